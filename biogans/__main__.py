@@ -1,0 +1,3 @@
+from biogans.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,182 @@
+"""The HDF5 cell store: aligned, masked, normalised cell images plus a metadata table per group.
+
+Layout (``results/data/cells.h5``; ``joint_truth.h5`` uses the same layout with one group):
+
+    /                       attrs: format, version, source, params (JSON)
+    /<group>/images         uint8 [N, C, 48, 80]; channel 0 red (Bgs4), then the green(s);
+                            0 outside the cell, >= 1 inside (so ``red > 0`` is the cell mask)
+    /<group>/meta/<column>  one 1-D dataset per metadata column (see META_COLUMNS)
+    /<group>                attrs: channels (names), plus any per-group normalisation ranges
+
+A group is a protein (``/Alp14``) in ``cells.h5``. Images are stored as 8-bit like the published
+LIN PNGs; :func:`to_unit_range` maps them to [-1, 1] for the networks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pandas as pd
+
+from biogans import __version__
+from biogans.errors import BiogansError
+from biogans.files import atomic_path
+from biogans.proteins import CELL_SHAPE
+
+FORMAT = "biogans-cells/1"
+
+#: Metadata columns, in order, with their dtypes; text columns are stored as UTF-8 strings.
+META_COLUMNS: dict[str, str] = {
+    "source": "str",  # field file (relative path) or PNG the cell came from
+    "cell_id": "int64",  # label of the cell in its field (or running number for LIN)
+    "role": "str",  # "train" or "test"
+    "bbox_y0": "int64",  # bounding box of the cell in its field, pixels
+    "bbox_x0": "int64",
+    "bbox_y1": "int64",
+    "bbox_x1": "int64",
+    "angle": "float64",  # orientation of the long axis in the field, degrees
+    "length": "float64",  # cell length in micrometres (NaN where unknown)
+    "phase": "str",  # cell-cycle phase where known, else ""
+}
+ROLES = ("train", "test")
+
+
+@dataclass
+class CellSet:
+    """The cells of one group: images [N, C, H, W] (uint8) and one metadata row per cell."""
+
+    images: np.ndarray
+    meta: pd.DataFrame
+    channels: list[str]
+    attrs: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.images.ndim != 4 or self.images.shape[1] != len(self.channels):
+            raise ValueError(f"images of shape {self.images.shape} do not match channels {self.channels}")
+        if len(self.meta) != len(self.images):
+            raise ValueError(f"{len(self.meta)} metadata rows for {len(self.images)} images")
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def role_indices(self, role: str) -> np.ndarray:
+        """Row indices of the cells with the given role (train/test), in store order."""
+        return np.flatnonzero(self.meta["role"].to_numpy() == role)
+
+
+def empty_meta(n: int = 0) -> pd.DataFrame:
+    """A metadata table with every column, filled with neutral values."""
+    data = {}
+    for name, dtype in META_COLUMNS.items():
+        if dtype == "str":
+            data[name] = [""] * n
+        elif dtype == "float64":
+            data[name] = np.full(n, np.nan)
+        else:
+            data[name] = np.zeros(n, dtype=dtype)
+    return pd.DataFrame(data)
+
+
+def write_store(
+    path: str | Path,
+    groups: Mapping[str, CellSet],
+    *,
+    source: str,
+    params: Mapping | None = None,
+) -> None:
+    """Write ``groups`` to ``path`` atomically (temporary file, then rename)."""
+    path = Path(path)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["format"] = FORMAT
+        f.attrs["version"] = __version__
+        f.attrs["source"] = source
+        f.attrs["params"] = json.dumps(params or {}, sort_keys=True, default=str)
+        for name, cells in groups.items():
+            _write_group(f.create_group(name), cells)
+
+
+def _write_group(group: h5py.Group, cells: CellSet) -> None:
+    images = np.ascontiguousarray(cells.images, dtype=np.uint8)
+    n = len(images)
+    chunks = (max(1, min(n, 256)), *images.shape[1:]) if n else None
+    group.create_dataset(
+        "images", data=images, chunks=chunks, compression="gzip" if n else None,
+        compression_opts=4 if n else None, shuffle=bool(n),
+    )
+    group.attrs["channels"] = list(cells.channels)
+    for key, value in cells.attrs.items():
+        group.attrs[key] = value
+    meta = group.create_group("meta")
+    for name, dtype in META_COLUMNS.items():
+        column = cells.meta[name] if name in cells.meta else empty_meta(n)[name]
+        if dtype == "str":
+            meta.create_dataset(name, data=np.asarray(column.astype(str), dtype=object),
+                                dtype=h5py.string_dtype())
+        else:
+            meta.create_dataset(name, data=column.to_numpy(dtype=dtype))
+
+
+def read_store(path: str | Path, groups: Iterable[str] | None = None) -> dict[str, CellSet]:
+    """Read the named groups (all if None) of a cell store into memory."""
+    path = Path(path)
+    with open_store(path) as f:
+        names = list(f.keys()) if groups is None else list(groups)
+        missing = [g for g in names if g not in f]
+        if missing:
+            raise BiogansError(f"{path}: no group for {', '.join(missing)} (has {', '.join(f.keys())})")
+        return {name: _read_group(f[name]) for name in names}
+
+
+def _read_group(group: h5py.Group) -> CellSet:
+    images = group["images"][()]
+    meta = pd.DataFrame({
+        name: (group["meta"][name].asstr()[()] if dtype == "str" else group["meta"][name][()])
+        for name, dtype in META_COLUMNS.items()
+    })
+    attrs = {k: v for k, v in group.attrs.items() if k != "channels"}
+    return CellSet(images, meta, [str(c) for c in group.attrs["channels"]], attrs)
+
+
+def open_store(path: str | Path) -> h5py.File:
+    """Open a cell store read-only, with a one-line error for a missing or foreign file."""
+    path = Path(path)
+    if not path.is_file():
+        raise BiogansError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise BiogansError(f"{path}: not a readable HDF5 file ({exc})") from None
+    if f.attrs.get("format") != FORMAT:
+        f.close()
+        raise BiogansError(f"{path}: not a biogans cell store (format attribute missing or different)")
+    return f
+
+
+def store_groups(path: str | Path) -> list[str]:
+    """The group names (proteins) of a cell store, in file order."""
+    with open_store(path) as f:
+        return list(f.keys())
+
+
+def store_attrs(path: str | Path) -> dict:
+    """The file-level attributes of a cell store, with ``params`` decoded."""
+    with open_store(path) as f:
+        attrs = dict(f.attrs)
+    attrs["params"] = json.loads(attrs.get("params", "{}"))
+    return attrs
+
+
+def check_shape(images: np.ndarray, where: str) -> None:
+    """Refuse images that are not [N, C, 48, 80]."""
+    if images.ndim != 4 or tuple(images.shape[2:]) != CELL_SHAPE:
+        raise BiogansError(f"{where}: images of shape {images.shape}, expected [N, C, {CELL_SHAPE[0]}, {CELL_SHAPE[1]}]")
+
+
+def to_unit_range(images: np.ndarray) -> np.ndarray:
+    """uint8 [0, 255] -> float32 [-1, 1] (background 0 -> -1)."""
+    return images.astype(np.float32) / 127.5 - 1.0
