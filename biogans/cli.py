@@ -77,6 +77,53 @@ def _neighbours(args: argparse.Namespace) -> None:
     find_neighbours(args.cells, args.out, k=args.k, block_size=args.block_size, threads=args.threads)
 
 
+# --------------------------------------------------------------------------- models
+
+def _set_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(max(1, threads))
+
+
+def _train(args: argparse.Namespace) -> None:
+    from biogans.train.loop import PAPER_CHECKPOINTS, TrainOptions, train
+
+    _set_threads(args.threads)
+    options = TrainOptions(
+        model=args.model,
+        proteins=args.proteins,
+        iterations=args.iterations,
+        checkpoints=args.checkpoints or [c for c in PAPER_CHECKPOINTS if c <= args.iterations],
+        batch_size=args.batch_size,
+        nz=args.nz,
+        ngf=args.ngf,
+        ndf=args.ndf,
+        red_portion=args.red_portion,
+        critic_steps=args.critic_steps,
+        seed=args.seed,
+        device=args.device,
+        bf16=args.bf16,
+        channels_last=args.channels_last,
+        resume_every=args.resume_every,
+        log_every=args.log_every,
+    )
+    train(args.cells, args.out_dir, options, neighbours_path=args.neighbours)
+
+
+def _assemble(args: argparse.Namespace) -> None:
+    from biogans.train.checkpoints import assemble_generators
+
+    assemble_generators(args.parts, args.out)
+
+
+def _sample(args: argparse.Namespace) -> None:
+    from biogans.sample import sample
+
+    _set_threads(args.threads)
+    sample(args.generator, args.out, n=args.n, seed=args.seed, protein=args.protein,
+           all_proteins=args.all_proteins, device=args.device)
+
+
 # --------------------------------------------------------------------------- parser
 
 def _add_threads(parser: argparse.ArgumentParser) -> None:
@@ -188,6 +235,70 @@ def build_parser() -> argparse.ArgumentParser:
                    help="query cells per block; bounds memory (default: 1024)")
     _add_threads(p)
     p.set_defaults(func=_neighbours)
+
+    p = commands.add_parser(
+        "train", help="train one GAN (a paper model by name) with checkpoints and resume",
+        description="Train one model of the paper (e.g. wgangp-sep, wgangp-star) on the cell store. "
+        "Writes OUT_DIR/generator_<iter>.pt and samples_<iter>.png at each checkpoint iteration, "
+        "train_log.csv and train_options.json; keeps OUT_DIR/resume.pt (and snapshots/) so that the "
+        "same command continues a killed run. Independent models train one protein per run.",
+    )
+    p.add_argument("cells", metavar="CELLS.h5", help="cell store")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="model folder")
+    p.add_argument("--model", required=True, help="paper model name (gan, wgan, wgangp, gan-sep, ..., wgangp-star)")
+    p.add_argument("--proteins", nargs="+", required=True, metavar="P",
+                   help="proteins to model (joint models merge them; one protein for an independent part)")
+    p.add_argument("--neighbours", metavar="NN.h5", default=None,
+                   help="red-channel neighbours (multi-channel models only)")
+    p.add_argument("--iterations", type=int, required=True, metavar="N", help="generator iterations")
+    p.add_argument("--checkpoints", type=int, nargs="+", default=None, metavar="I",
+                   help="iterations at which to write generator_<I>.pt (default: the paper's list up to N)")
+    p.add_argument("--batch-size", type=int, default=64, metavar="B", help="batch size (default: 64)")
+    p.add_argument("--nz", type=int, default=None, help="latent size (default: the model's, 100 or 350)")
+    p.add_argument("--ngf", type=int, default=64, help="generator width (default: 64)")
+    p.add_argument("--ndf", type=int, default=64, help="critic width (default: 64)")
+    p.add_argument("--red-portion", type=float, default=None, metavar="F",
+                   help="red share of a separable model's channels (default: the model's, 0.5 or 1/7)")
+    p.add_argument("--critic-steps", type=int, default=None, metavar="K",
+                   help="critic updates per generator update (default: the objective's, 1 or 5)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (off by default)")
+    p.add_argument("--channels-last", action="store_true", help="channels-last memory format (off by default)")
+    p.add_argument("--resume-every", type=int, default=100, metavar="N",
+                   help="write resume.pt every N iterations (default: 100)")
+    p.add_argument("--log-every", type=int, default=10, metavar="N",
+                   help="append to train_log.csv every N iterations (default: 10)")
+    _add_threads(p)
+    p.set_defaults(func=_train)
+
+    p = commands.add_parser(
+        "assemble", help="bundle per-protein generators into one independent model",
+        description="Bundle the per-protein generator files of an independent model (one 2-channel "
+        "generator per protein, trained separately) into one generator file for evaluation and sampling.",
+    )
+    p.add_argument("parts", nargs="+", metavar="PART.pt", help="per-protein generator files, in protein order")
+    p.add_argument("--out", required=True, metavar="GENERATOR.pt", help="file to write")
+    p.set_defaults(func=_assemble)
+
+    p = commands.add_parser(
+        "sample", help="draw cells from a trained generator (PNG sheet or HDF5)",
+        description="Draw N cells from a generator file. FILE.png: a picture (conditional models: one "
+        "row per protein, same latent per column). FILE.h5: a cell store of the samples, one group per "
+        "protein (joint models: group 'generated'); with --all-proteins one group 'all_proteins' of "
+        "[N, 1 + P, 48, 80] cells (red, then every protein's green for the same latent).",
+    )
+    p.add_argument("generator", metavar="GENERATOR.pt", help="generator file")
+    p.add_argument("--n", type=int, required=True, help="number of latent vectors")
+    p.add_argument("--seed", type=int, required=True, help="seed of the latent vectors")
+    p.add_argument("--out", required=True, metavar="FILE", help="output .png or .h5")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--protein", default=None, metavar="P", help="conditional models: only this protein")
+    which.add_argument("--all-proteins", action="store_true",
+                       help="conditional models: every protein's green for the same red")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    _add_threads(p)
+    p.set_defaults(func=_sample)
 
     return parser
 

@@ -1,0 +1,101 @@
+"""Training batches from the cell store, held in memory as tensors in [-1, 1].
+
+Three regimes, one sampler each, all returning a real batch in the critic's input layout:
+- joint: the cells of several proteins merged into one 2-channel set, [B, 2, H, W];
+- conditional: one equal batch per protein, laid out for one critic per protein, [B, P * 2, H, W];
+- multichannel: composite cells (red, then every protein's green), [B, 1 + P, H, W].
+Batches are drawn with replacement from a ``torch.Generator`` (so a resumed run only needs its state),
+with random horizontal and vertical flips of each cell.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from biogans.data.neighbours import composite
+from biogans.data.store import CellSet, to_unit_range
+from biogans.errors import BiogansError
+
+
+def cell_tensor(cells: CellSet, rows: np.ndarray | None = None) -> torch.Tensor:
+    """Cells as a float tensor in [-1, 1], [N, C, H, W] (all rows, or the given store rows)."""
+    images = cells.images if rows is None else cells.images[rows]
+    return torch.from_numpy(to_unit_range(images))
+
+
+def random_flips(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Flip each cell horizontally and vertically, each with probability 1/2."""
+    flips = torch.rand(2, len(x), 1, 1, 1, generator=generator) < 0.5
+    x = torch.where(flips[0], x.flip(-1), x)
+    return torch.where(flips[1], x.flip(-2), x)
+
+
+def _training_cells(store: dict[str, CellSet], protein: str, source: str) -> tuple[torch.Tensor, np.ndarray]:
+    if protein not in store:
+        raise BiogansError(f"{source}: no cells of protein {protein} (the store has {', '.join(store)})")
+    rows = store[protein].role_indices("train")
+    if len(rows) == 0:
+        raise BiogansError(f"{source}: protein {protein} has no training cells")
+    return cell_tensor(store[protein]), rows
+
+
+class JointSampler:
+    """2-channel cells of ``proteins`` merged into one set (the paper's joint models; one protein for
+    an independent model's part)."""
+
+    def __init__(self, store: dict[str, CellSet], proteins: list[str], batch_size: int,
+                 generator: torch.Generator, source: str = "cell store"):
+        parts = [_training_cells(store, p, source) for p in proteins]
+        self.images = torch.cat([images[rows] for images, rows in parts])
+        self.batch_size = batch_size
+        self.generator = generator
+
+    def sample(self) -> torch.Tensor:
+        rows = torch.randint(len(self.images), (self.batch_size,), generator=self.generator)
+        return random_flips(self.images[rows], self.generator)
+
+
+class ConditionalSampler:
+    """One batch per protein, laid out [B, P * 2, H, W] (group p = protein p's cells) for the
+    star-shaped model's per-protein critics."""
+
+    def __init__(self, store: dict[str, CellSet], proteins: list[str], batch_size: int,
+                 generator: torch.Generator, source: str = "cell store"):
+        parts = [_training_cells(store, p, source) for p in proteins]
+        self.images = [images[rows] for images, rows in parts]
+        self.batch_size = batch_size
+        self.generator = generator
+
+    def sample(self) -> torch.Tensor:
+        batches = [images[torch.randint(len(images), (self.batch_size,), generator=self.generator)]
+                   for images in self.images]
+        x = random_flips(torch.stack(batches, 1).flatten(1, 2), self.generator)
+        return x
+
+
+class MultichannelSampler:
+    """Composite cells [B, 1 + P, H, W]: each from a training cell of a random protein, the other
+    proteins' greens taken from its red-channel neighbours."""
+
+    def __init__(self, store: dict[str, CellSet], proteins: list[str], neighbours: dict,
+                 batch_size: int, generator: torch.Generator, source: str = "cell store"):
+        parts = {p: _training_cells(store, p, source) for p in proteins}
+        self.images = {p: images for p, (images, _) in parts.items()}
+        self.rows = {p: torch.from_numpy(rows) for p, (_, rows) in parts.items()}
+        self.proteins = list(proteins)
+        self.neighbours = {key: torch.as_tensor(value) for key, value in neighbours.items()
+                           if key[0] in parts and key[1] in parts}
+        self.batch_size = batch_size
+        self.generator = generator
+
+    def sample(self) -> torch.Tensor:
+        owner = torch.randint(len(self.proteins), (self.batch_size,), generator=self.generator)
+        x = torch.empty(self.batch_size, 1 + len(self.proteins), *next(iter(self.images.values())).shape[2:])
+        for j, protein in enumerate(self.proteins):
+            where = (owner == j).nonzero().squeeze(1)
+            if len(where):
+                pick = torch.randint(len(self.rows[protein]), (len(where),), generator=self.generator)
+                x[where] = composite(self.images, self.neighbours, protein, self.rows[protein][pick],
+                                     self.proteins, self.generator)
+        return random_flips(x, self.generator)

@@ -1,0 +1,100 @@
+"""Seeded half/half splits of every protein's train and test cells, for the C2ST's ten splits.
+
+``results/data/splits.h5`` holds, for protein P and role R, a dataset ``/P/R`` of shape
+[n_splits, n_R]: each row is a random permutation of the store rows of P's cells with role R; the
+first ``n_R // 2`` entries are half 0, the rest half 1. Group attributes record the store's cell
+count and a digest of its role column, so a split file made for another store is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from biogans.data.store import ROLES, CellSet, read_store
+from biogans.errors import BiogansError
+from biogans.files import atomic_path
+
+FORMAT = "biogans-splits/1"
+
+
+def stable_id(name: str) -> int:
+    """A process-independent integer for a name (Python's hash() is salted per process)."""
+    return zlib.crc32(name.encode())
+
+
+def roles_digest(cells: CellSet) -> str:
+    """A short digest of a protein's role column: splits are valid only for that exact store."""
+    return hashlib.sha1("\n".join(cells.meta["role"]).encode()).hexdigest()[:16]
+
+
+def draw_splits(n_splits: int, rows: np.ndarray, seed: int, protein: str, role: str) -> np.ndarray:
+    """[n_splits, len(rows)]: independent random permutations of ``rows``, seeded per protein and role."""
+    rng = np.random.default_rng([seed, stable_id(protein), ROLES.index(role)])
+    return np.stack([rng.permutation(rows) for _ in range(n_splits)]) if n_splits else np.empty((0, len(rows)), int)
+
+
+def make_splits(cells_path: str | Path, out_path: str | Path, *, n_splits: int = 10, seed: int = 0) -> None:
+    """Draw ``n_splits`` half/half partitions per protein and role and write them atomically."""
+    if n_splits < 1:
+        raise BiogansError(f"--n-splits must be at least 1, got {n_splits}")
+    store = read_store(cells_path)
+    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs.update(format=FORMAT, n_splits=n_splits, seed=seed)
+        for protein, cells in store.items():
+            group = f.create_group(protein)
+            group.attrs.update(n_cells=len(cells), roles_digest=roles_digest(cells))
+            for role in ROLES:
+                rows = cells.role_indices(role)
+                if len(rows) < 2:
+                    raise BiogansError(f"{cells_path}: protein {protein} has {len(rows)} {role} cells; "
+                                       "a half/half split needs at least 2")
+                group.create_dataset(role, data=draw_splits(n_splits, rows, seed, protein, role))
+
+
+@dataclass
+class Splits:
+    """The split permutations of one file: ``halves(protein, role, s)`` gives split s's two halves."""
+
+    n_splits: int
+    seed: int
+    permutations: dict[tuple[str, str], np.ndarray]
+
+    def halves(self, protein: str, role: str, split: int) -> tuple[np.ndarray, np.ndarray]:
+        """Store rows of half 0 and half 1 of split ``split`` of ``protein``'s ``role`` cells."""
+        perm = self.permutations[protein, role][split]
+        return perm[: len(perm) // 2], perm[len(perm) // 2:]
+
+    def all_halves(self, protein: str, role: str, half: int) -> list[np.ndarray]:
+        """Half ``half`` of every split, as a list of row arrays (one per split)."""
+        return [self.halves(protein, role, s)[half] for s in range(self.n_splits)]
+
+
+def read_splits(path: str | Path, store: dict[str, CellSet]) -> Splits:
+    """Read a split file and check it was made for ``store`` (every protein of the store in it)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BiogansError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise BiogansError(f"{path}: not a readable HDF5 file ({exc})") from None
+    with f:
+        if f.attrs.get("format") != FORMAT:
+            raise BiogansError(f"{path}: not a biogans split file")
+        permutations = {}
+        for protein, cells in store.items():
+            if protein not in f:
+                raise BiogansError(f"{path}: no splits for protein {protein}; re-run `biogans splits`")
+            group = f[protein]
+            if group.attrs["n_cells"] != len(cells) or group.attrs["roles_digest"] != roles_digest(cells):
+                raise BiogansError(f"{path}: splits of {protein} were made for a different cell store; "
+                                   "re-run `biogans splits`")
+            for role in ROLES:
+                permutations[protein, role] = group[role][()]
+        return Splits(int(f.attrs["n_splits"]), int(f.attrs["seed"]), permutations)

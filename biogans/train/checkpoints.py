@@ -1,0 +1,122 @@
+"""Generator files and resume state on disk.
+
+Both are plain dicts of tensors and JSON-like metadata written with ``torch.save`` through a
+temporary file and an atomic rename, and read back with ``torch.load(..., weights_only=True)``:
+a file holding anything else (arbitrary pickled objects) is refused, never unpickled.
+
+- ``generator_<iter>.pt``: {"format", "version", "spec", "iteration", "state_dict"}; the model is
+  rebuilt from ``spec`` with :func:`biogans.models.build`, without the config.
+- ``resume.pt``: everything to continue a killed run: generator, critic, both optimisers, the
+  iteration and every random-number generator state.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from biogans import __version__
+from biogans.errors import BiogansError
+from biogans.files import atomic_path
+
+GENERATOR_FORMAT = "biogans-generator/1"
+RESUME_FORMAT = "biogans-resume/1"
+
+
+def save_file(path: str | Path, payload: dict[str, Any]) -> None:
+    """``torch.save`` to a temporary file, then rename: the file is whole or absent."""
+    with atomic_path(path) as tmp:
+        torch.save(payload, tmp)
+
+
+def load_file(path: str | Path, expected_format: str) -> dict[str, Any]:
+    """Load a biogans .pt file safely (``weights_only=True``) with one-line errors for bad files."""
+    path = Path(path)
+    if not path.is_file():
+        raise BiogansError(f"{path}: no such file")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise BiogansError(f"{path}: holds objects other than tensors and plain metadata; refused "
+                           "(only files written by biogans are loaded)") from None
+    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BiogansError(f"{path}: corrupted or truncated checkpoint ({reason})") from None
+    if not isinstance(payload, dict) or payload.get("format") != expected_format:
+        found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
+        raise BiogansError(f"{path}: not a {expected_format} file (found {found!r})")
+    return payload
+
+
+def save_generator(path: str | Path, model: nn.Module, iteration: int) -> None:
+    """Write a generator file: its spec, the iteration and a CPU copy of its weights."""
+    _save_generator_state(path, model.spec, model.state_dict(), iteration)
+
+
+def _save_generator_state(path: str | Path, spec: dict, state_dict: dict, iteration: int) -> None:
+    save_file(path, {
+        "format": GENERATOR_FORMAT,
+        "version": __version__,
+        "spec": spec,
+        "iteration": int(iteration),
+        "state_dict": {k: v.detach().cpu() for k, v in state_dict.items()},
+    })
+
+
+def assemble_generators(part_paths: list[str | Path], out_path: str | Path) -> None:
+    """Bundle per-protein generator files (one 2-channel model each, same iteration) into one
+    independent-model generator file."""
+    from biogans.models import assemble_independent
+
+    parts, iterations = [], set()
+    for path in part_paths:
+        payload = load_file(path, GENERATOR_FORMAT)
+        spec = payload["spec"]
+        if spec.get("architecture") not in ("dcgan", "separable") or len(spec.get("proteins", [])) != 1:
+            raise BiogansError(f"{path}: not a one-protein two-channel generator (an independent model's part)")
+        parts.append((spec, payload["state_dict"]))
+        iterations.add(payload["iteration"])
+    if len(iterations) > 1:
+        raise BiogansError(f"parts come from different iterations {sorted(iterations)}: {', '.join(map(str, part_paths))}")
+    spec, state = assemble_independent(parts, source=", ".join(map(str, part_paths)))
+    _save_generator_state(out_path, spec, state, iterations.pop())
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a generator from its file (spec + weights), in eval mode on ``device``."""
+    from biogans.models import build
+
+    payload = load_file(path, GENERATOR_FORMAT)
+    model = build(payload["spec"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as exc:
+        detail = " ".join(str(exc).split())[:200]
+        raise BiogansError(f"{path}: weights do not match the stored spec ({detail})") from None
+    model.iteration = payload["iteration"]
+    return model.to(device).eval()
+
+
+def generator_spec(path: str | Path) -> dict:
+    """The spec stored in a generator file (for checks that need no weights)."""
+    return load_file(path, GENERATOR_FORMAT)["spec"]
+
+
+def rng_state(generator: torch.Generator) -> dict[str, Any]:
+    """Every random state a training run draws from: its own generator, torch's CPU and CUDA RNGs."""
+    state = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(generator: torch.Generator, state: dict[str, Any]) -> None:
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])

@@ -1,0 +1,348 @@
+"""The training loop: one model, one objective, one data regime, resumable after a kill.
+
+Structure as in pytorch/examples' dcgan: for each generator iteration, ``critic_steps`` critic
+updates on real and (detached) fake batches, then one generator update. Every random draw (batches,
+flips, latents, gradient-penalty interpolates) comes from one seeded ``torch.Generator`` whose state
+is saved in ``resume.pt``, so a run resumed on the CPU reaches exactly the weights of an
+uninterrupted one.
+
+Files in the model folder:
+- ``generator_<iter>.pt`` (declared workflow outputs) and ``samples_<iter>.png`` at each checkpoint
+  iteration, ``train_log.csv``, ``train_options.json``;
+- ``resume.pt`` and ``snapshots/`` (copies of the generator files): not declared outputs, so they
+  survive a killed job, whose declared outputs Snakemake deletes. A re-run continues from
+  ``resume.pt`` and restores any generator file already passed.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import platform
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from biogans import __version__
+from biogans.data.loaders import ConditionalSampler, JointSampler, MultichannelSampler
+from biogans.data.store import read_store
+from biogans.errors import BiogansError
+from biogans.files import atomic_path
+from biogans.models import build, build_critic
+from biogans.models.latent import fixed_noise, sample_noise
+from biogans.models.zoo import definition, spec_for
+from biogans.report.montage import cell_sheet, save_png
+from biogans.train.checkpoints import (
+    RESUME_FORMAT,
+    load_file,
+    restore_rng_state,
+    rng_state,
+    save_file,
+    save_generator,
+)
+from biogans.train.objectives import get_objective
+
+log = logging.getLogger(__name__)
+
+#: The paper's checkpoint iterations.
+PAPER_CHECKPOINTS = (100, 1_000, 2_000, 3_000, 5_000, 10_000, 30_000, 50_000, 100_000, 300_000, 500_000)
+LOG_COLUMNS = ("iteration", "loss_critic", "loss_generator", "wasserstein", "seconds")
+
+
+@dataclass
+class TrainOptions:
+    """Everything that defines one training run (stored in train_options.json and resume.pt)."""
+
+    model: str
+    proteins: list[str]
+    iterations: int
+    checkpoints: list[int] = field(default_factory=lambda: list(PAPER_CHECKPOINTS))
+    batch_size: int = 64
+    nz: int | None = None
+    ngf: int = 64
+    ndf: int = 64
+    red_portion: float | None = None
+    critic_steps: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    bf16: bool = False
+    channels_last: bool = False
+    resume_every: int = 100
+    log_every: int = 10
+
+    def identity(self) -> dict:
+        """The options a resume state must share with this run (training longer is allowed)."""
+        skip = {"iterations", "checkpoints", "device", "resume_every", "log_every"}
+        return {k: v for k, v in asdict(self).items() if k not in skip}
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` = CUDA if available, else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise BiogansError(f"device {name} asked for, but CUDA is not available")
+    return torch.device(name)
+
+
+def make_sampler(regime: str, cells_path: Path, proteins: list[str], batch_size: int,
+                 generator: torch.Generator, neighbours_path: Path | None):
+    """The real-batch sampler of a data regime (joint, conditional, multichannel)."""
+    store = read_store(cells_path, groups=_present(cells_path, proteins))
+    if regime == "joint":
+        return JointSampler(store, proteins, batch_size, generator, str(cells_path))
+    if regime == "conditional":
+        return ConditionalSampler(store, proteins, batch_size, generator, str(cells_path))
+    if regime == "multichannel":
+        from biogans.data.neighbours import read_neighbours
+
+        if neighbours_path is None:
+            raise BiogansError("multi-channel models need --neighbours (results/data/red_neighbours.h5)")
+        return MultichannelSampler(store, proteins, read_neighbours(neighbours_path, store), batch_size,
+                                   generator, str(cells_path))
+    raise BiogansError(f"unknown data regime {regime!r}")
+
+
+def _present(cells_path: Path, proteins: list[str]) -> list[str]:
+    from biogans.data.store import store_groups
+
+    groups = store_groups(cells_path)
+    missing = [p for p in proteins if p not in groups]
+    if missing:
+        raise BiogansError(f"{cells_path}: no cells of {', '.join(missing)} (the store has {', '.join(groups)})")
+    return proteins
+
+
+def training_regime(model: str) -> str:
+    """How real batches are drawn: an independent model's parts train like joint models."""
+    regime = definition(model).regime
+    return "joint" if regime == "independent" else regime
+
+
+def training_spec(options: TrainOptions) -> dict:
+    """The spec of the generator a run trains: the named model, or one part of an independent model."""
+    spec = spec_for(options.model, options.proteins, nz=options.nz, ngf=options.ngf,
+                    red_portion=options.red_portion)
+    if definition(options.model).regime == "independent":
+        if len(options.proteins) != 1:
+            raise BiogansError(f"{options.model} trains one protein per job; got {len(options.proteins)} proteins")
+        spec = spec["parts"][0]
+    return spec
+
+
+class Trainer:
+    """Builds the generator, critic and optimisers of one run and steps them."""
+
+    def __init__(self, options: TrainOptions, sampler, device: torch.device):
+        self.options = options
+        self.objective = get_objective(definition(options.model).objective, **(
+            {"critic_steps": options.critic_steps} if options.critic_steps else {}))
+        self.spec = training_spec(options)
+        torch.manual_seed(options.seed)
+        self.generator = build(self.spec).to(device)
+        self.critic = build_critic(self.spec, options.ndf, self.objective.critic_batchnorm).to(device)
+        if options.channels_last:
+            self.generator.to(memory_format=torch.channels_last)
+            self.critic.to(memory_format=torch.channels_last)
+        self.opt_generator = self.objective.generator_optimizer(self.generator.parameters())
+        self.opt_critic = self.objective.critic_optimizer(self.critic.parameters())
+        self.sampler = sampler
+        self.rng = sampler.generator
+        self.device = device
+        self.autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.bf16)
+
+    def _real(self) -> torch.Tensor:
+        x = self.sampler.sample().to(self.device, non_blocking=True)
+        return x.contiguous(memory_format=torch.channels_last) if self.options.channels_last else x
+
+    def _fake(self) -> torch.Tensor:
+        z = sample_noise(self.options.batch_size, self.generator.nz, self.rng).to(self.device)
+        return self.generator.to_critic(self.generator(z))
+
+    def step(self, iteration: int) -> dict[str, float]:
+        """One generator iteration: the scheduled critic updates, then one generator update."""
+        self.generator.train()
+        self.critic.train()
+        for _ in range(self.objective.critic_steps_at(iteration)):
+            real = self._real()
+            with torch.no_grad(), self.autocast:
+                fake = self._fake()
+            with self.autocast:
+                loss_critic = self.objective.critic_loss(self.critic, real, fake.float(), self.rng).sum()
+            self.opt_critic.zero_grad(set_to_none=True)
+            loss_critic.backward()
+            self.opt_critic.step()
+            self.objective.after_critic_step(self.critic)
+        with self.autocast:
+            fake = self._fake()
+            loss_generator = self.objective.generator_loss(self.critic, fake).sum()
+        self.opt_generator.zero_grad(set_to_none=True)
+        loss_generator.backward()
+        self.opt_generator.step()
+        self._last_batches = (real, fake.detach())
+        return {"loss_critic": loss_critic.item(), "loss_generator": loss_generator.item()}
+
+    def wasserstein(self) -> float:
+        """The critic's Wasserstein estimate on the last batches (NaN where undefined), mean over groups."""
+        real, fake = self._last_batches
+        with torch.no_grad(), self.autocast:
+            w = self.objective.wasserstein(self.critic(real), self.critic(fake))
+        return w.float().mean().item() if w is not None else float("nan")
+
+    def state(self, iteration: int, seconds: float) -> dict:
+        return {
+            "format": RESUME_FORMAT,
+            "version": __version__,
+            "identity": json.dumps(self.options.identity(), sort_keys=True),
+            "iteration": iteration,
+            "seconds": seconds,
+            "generator": self.generator.state_dict(),
+            "critic": self.critic.state_dict(),
+            "opt_generator": self.opt_generator.state_dict(),
+            "opt_critic": self.opt_critic.state_dict(),
+            "rng": rng_state(self.rng),
+        }
+
+    def load_state(self, state: dict) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.critic.load_state_dict(state["critic"])
+        self.opt_generator.load_state_dict(state["opt_generator"])
+        self.opt_critic.load_state_dict(state["opt_critic"])
+        restore_rng_state(self.rng, state["rng"])
+
+
+def train(cells_path: str | Path, out_dir: str | Path, options: TrainOptions, *,
+          neighbours_path: str | Path | None = None) -> None:
+    """Train one model into ``out_dir``, continuing from ``out_dir/resume.pt`` when it matches."""
+    cells_path, out_dir = Path(cells_path), Path(out_dir)
+    _check_options(options)
+    device = resolve_device(options.device)
+    rng = torch.Generator().manual_seed(options.seed)
+    sampler = make_sampler(training_regime(options.model), cells_path, options.proteins, options.batch_size, rng,
+                           Path(neighbours_path) if neighbours_path else None)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    snapshots = out_dir / "snapshots"
+    resume_path = out_dir / "resume.pt"
+    state = _matching_resume_state(resume_path, options)
+    trainer = Trainer(options, sampler, device)
+    start, seconds = 0, 0.0
+    if state is None:
+        shutil.rmtree(snapshots, ignore_errors=True)
+    else:
+        trainer.load_state(state)
+        start, seconds = int(state["iteration"]), float(state["seconds"])
+        _restore_snapshots(snapshots, out_dir)
+        log.info("resuming %s from iteration %d", options.model, start)
+    _write_options(out_dir / "train_options.json", options, trainer.spec, device)
+    _truncate_log(out_dir / "train_log.csv", start)
+
+    noise = fixed_noise(trainer.generator, n=64, group=8, seed=options.seed).to(device)
+    checkpoints = set(options.checkpoints)
+    clock = time.perf_counter() - seconds
+    last_resume = start
+    name = options.model if len(options.proteins) > 1 else f"{options.model}/{options.proteins[0]}"
+    progress = tqdm(range(start, options.iterations), initial=start, total=options.iterations, desc=name,
+                    mininterval=5, dynamic_ncols=True)
+    with open(out_dir / "train_log.csv", "a", newline="") as log_file:
+        writer = csv.writer(log_file)
+        for iteration in progress:
+            stats = trainer.step(iteration)
+            done = iteration + 1
+            if not all(math.isfinite(v) for v in stats.values()):
+                raise BiogansError(
+                    f"{name}: non-finite loss at iteration {done} ({stats}); training stopped, "
+                    f"{resume_path} keeps the last good state (iteration {last_resume})")
+            if done % options.log_every == 0 or done in checkpoints or done == options.iterations:
+                stats["wasserstein"] = trainer.wasserstein()
+                writer.writerow([done, *(f"{stats[k]:.6g}" for k in LOG_COLUMNS[1:4]),
+                                 f"{time.perf_counter() - clock:.3f}"])
+                log_file.flush()
+                progress.set_postfix(critic=f"{stats['loss_critic']:.3g}", gen=f"{stats['loss_generator']:.3g}")
+            if done in checkpoints:
+                _write_checkpoint(trainer, out_dir, snapshots, done, noise)
+            if done % options.resume_every == 0 or done == options.iterations:
+                save_file(resume_path, trainer.state(done, time.perf_counter() - clock))
+                last_resume = done
+    log.info("%s: %d iterations in %.1f s", name, options.iterations, time.perf_counter() - clock)
+
+
+def _check_options(options: TrainOptions) -> None:
+    if options.iterations < 1:
+        raise BiogansError(f"--iterations must be positive, got {options.iterations}")
+    bad = [c for c in options.checkpoints if not 1 <= c <= options.iterations]
+    if bad:
+        raise BiogansError(f"checkpoint iterations {bad} are outside 1..{options.iterations}")
+    if options.batch_size < 1 or options.resume_every < 1 or options.log_every < 1:
+        raise BiogansError("--batch-size, --resume-every and --log-every must be positive")
+    if not options.proteins:
+        raise BiogansError("no proteins to train on")
+
+
+def _matching_resume_state(resume_path: Path, options: TrainOptions) -> dict | None:
+    """The resume state in ``resume_path`` if it belongs to this run and is not past its end."""
+    if not resume_path.exists():
+        return None
+    state = load_file(resume_path, RESUME_FORMAT)
+    if state["identity"] != json.dumps(options.identity(), sort_keys=True):
+        log.warning("%s was written with other options; starting afresh", resume_path)
+        return None
+    if state["iteration"] > options.iterations:
+        log.warning("%s is at iteration %d, past the %d asked for; starting afresh",
+                    resume_path, state["iteration"], options.iterations)
+        return None
+    return state
+
+
+def _restore_snapshots(snapshots: Path, out_dir: Path) -> None:
+    """Put back generator files and samples of passed checkpoints (Snakemake deletes a failed job's outputs)."""
+    for snapshot in snapshots.glob("*"):
+        target = out_dir / snapshot.name
+        if not target.exists():
+            with atomic_path(target) as tmp:
+                shutil.copy2(snapshot, tmp)
+
+
+def _write_checkpoint(trainer: Trainer, out_dir: Path, snapshots: Path, iteration: int,
+                      noise: torch.Tensor) -> None:
+    """generator_<iter>.pt and samples_<iter>.png, plus their snapshot copies."""
+    snapshots.mkdir(exist_ok=True)
+    save_generator(snapshots / f"generator_{iteration}.pt", trainer.generator, iteration)
+    trainer.generator.eval()
+    with torch.no_grad():
+        # conditional models: one row per protein, 16 latents; joint models: all 64 latents
+        cells = trainer.generator.cells(noise[:16] if trainer.generator.conditional else noise)
+    save_png(snapshots / f"samples_{iteration}.png", cell_sheet(cells.float()))
+    for name in (f"generator_{iteration}.pt", f"samples_{iteration}.png"):
+        with atomic_path(out_dir / name) as tmp:
+            shutil.copy2(snapshots / name, tmp)
+
+
+def _write_options(path: Path, options: TrainOptions, spec: dict, device: torch.device) -> None:
+    info = {
+        "options": asdict(options),
+        "spec": spec,
+        "device": str(device),
+        "versions": {"biogans": __version__, "torch": torch.__version__, "python": platform.python_version()},
+        "threads": torch.get_num_threads(),
+    }
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(info, indent=2) + "\n")
+
+
+def _truncate_log(path: Path, start: int) -> None:
+    """Keep the log rows up to the resume iteration (later ones are recomputed); write the header."""
+    rows = []
+    if start and path.exists():
+        with open(path, newline="") as f:
+            rows = [r for r in csv.reader(f)][1:]
+        rows = [r for r in rows if r and int(r[0]) <= start]
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(LOG_COLUMNS)
+        writer.writerows(rows)

@@ -1,0 +1,155 @@
+# Shared helpers and input functions; the config is validated here, at start-up.
+
+from pathlib import Path
+
+from snakemake.exceptions import WorkflowError
+from snakemake.utils import validate
+
+
+validate(config, "../schemas/config.schema.yaml")
+
+DATASET = config["dataset"]
+SOURCE = DATASET["source"]
+PROTEINS = DATASET["proteins"]
+MODELLED = DATASET["modelled"]
+
+if not set(MODELLED) <= set(PROTEINS):
+    raise WorkflowError(
+        f"config: dataset.modelled has proteins not in dataset.proteins: "
+        f"{', '.join(sorted(set(MODELLED) - set(PROTEINS)))}"
+    )
+if SOURCE != "synthetic":
+    if not DATASET["path"]:
+        raise WorkflowError(f"config: dataset.source is {SOURCE}, so dataset.path must be set")
+    if SOURCE == "tiff" and not Path(DATASET["path"]).is_dir():
+        raise WorkflowError(f"config: dataset.path {DATASET['path']} is not a folder")
+    if SOURCE == "lin" and not (
+        Path(DATASET["path"]).is_dir()
+        or Path(DATASET["path"] + "_train").is_dir()
+    ):
+        raise WorkflowError(
+            f"config: dataset.path {DATASET['path']} is neither a folder nor the prefix of a "
+            f"{DATASET['path']}_train / _test pair"
+        )
+    if DATASET["masks"] and not Path(DATASET["masks"]).is_dir():
+        raise WorkflowError(f"config: dataset.masks {DATASET['masks']} is not a folder")
+
+
+def log_path(name):
+    """The log file of a job: results/logs/<name>.log."""
+    return f"results/logs/{name}.log"
+
+
+def benchmark_path(name):
+    """The benchmark table of a job: results/benchmarks/<name>.tsv."""
+    return f"results/benchmarks/{name}.tsv"
+
+
+def field_folders(wildcards):
+    """The fields the cell store is made from: simulated per protein, or the user's folder."""
+    if SOURCE == "synthetic":
+        return expand("results/raw/{protein}", protein=PROTEINS)
+    return DATASET["path"]
+
+
+def fields_root():
+    return "results/raw" if SOURCE == "synthetic" else DATASET["path"]
+
+
+def preprocess_options():
+    """Command-line options of `biogans preprocess` from the config."""
+    p = config["preprocess"]
+    options = [
+        f"--cell-pixel-size {p['cell_pixel_size']}",
+        f"--percentiles {p['percentiles'][0]} {p['percentiles'][1]}",
+        f"--test-fraction {p['test_fraction']}",
+        f"--seed {p['seed']}",
+    ]
+    if SOURCE == "tiff":
+        options.append(f"--channels {' '.join(DATASET['channels'])}")
+        if DATASET["pixel_size"]:
+            options.append(f"--pixel-size {DATASET['pixel_size']}")
+        if DATASET["masks"]:
+            options.append(f"--masks {DATASET['masks']}")
+    return " ".join(options)
+
+
+def data_targets():
+    """Everything `rule data` builds."""
+    targets = [
+        "results/data/cells.h5",
+        "results/data/splits.h5",
+        "results/data/red_neighbours.h5",
+    ]
+    if SOURCE == "synthetic":
+        targets.append("results/data/joint_truth.h5")
+    return targets
+
+
+# ----------------------------------------------------------------------------- models
+
+from biogans.models.zoo import PAPER_MODELS  # noqa: E402  (name -> architecture, objective, regime)
+
+TRAINING = config["training"]
+MODELS = list(config["models"])
+
+
+def model_kind(model):
+    """joint (proteins merged, the paper's 500k iterations) or conditional (50k)."""
+    return "joint" if PAPER_MODELS[model].regime == "joint" else "conditional"
+
+
+def models_of(*regimes):
+    return [m for m in MODELS if PAPER_MODELS[m].regime in regimes]
+
+
+def iterations(model):
+    return TRAINING["iterations"][model_kind(model)]
+
+
+def checkpoints(model):
+    """Checkpoint iterations of a model: the configured ones up to its iterations, plus the last."""
+    last = iterations(model)
+    return sorted({c for c in TRAINING["checkpoints"][model_kind(model)] if c <= last} | {last})
+
+
+def kind_checkpoints(kind):
+    last = TRAINING["iterations"][kind]
+    return sorted({c for c in TRAINING["checkpoints"][kind] if c <= last} | {last})
+
+
+def one_of(names):
+    """A wildcard constraint matching exactly these names (nothing if empty)."""
+    return "|".join(names) if names else "(?!)"
+
+
+def generator_file(model, iteration=None):
+    """results/models/<model>/generator_<iteration>.pt (the final one by default)."""
+    return f"results/models/{model}/generator_{iteration or iterations(model)}.pt"
+
+
+def model_setting(model, key):
+    """A training setting of a model: its override in `models`, else the `training` default."""
+    return (config["models"][model] or {}).get(key, TRAINING.get(key))
+
+
+def train_options(wildcards):
+    """The resolved hyperparameters of a model as `biogans train` options (params: a change re-runs it)."""
+    model = wildcards.model
+    options = [
+        f"--iterations {iterations(model)}",
+        f"--checkpoints {' '.join(map(str, checkpoints(model)))}",
+        f"--seed {TRAINING['seed']}",
+        f"--device {TRAINING['device']}",
+        f"--resume-every {TRAINING['resume_every']}",
+    ]
+    for key in ("batch_size", "ngf", "ndf", "nz", "red_portion", "critic_steps"):
+        value = model_setting(model, key)
+        if value is not None:
+            options.append(f"--{key.replace('_', '-')} {value}")
+    return " ".join(options)
+
+
+def all_generators():
+    """The final generator file of every configured model."""
+    return [generator_file(m) for m in MODELS]
