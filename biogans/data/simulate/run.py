@@ -1,0 +1,147 @@
+"""``simulate``: one folder of fields per protein (or one all-proteins folder), deterministic by seed.
+
+Each field's random numbers come from ``default_rng([seed, stable_id(folder), field, stream])``,
+so a protein's fields depend only on (seed, protein) and never on the other proteins of the
+call or on the number of worker processes. Layouts are planned in the calling process (that
+fixes how many fields reach the requested cell count); rendering and writing run per field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zlib
+from collections.abc import Sequence
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+import numpy as np
+
+from biogans import __version__
+from biogans.data.simulate.fields import FieldLayout, sample_layout, write_field
+from biogans.data.simulate.optics import PIXEL_SIZE_UM
+from biogans.data.simulate.render import render_field
+from biogans.errors import BiogansError
+from biogans.files import atomic_dir
+from biogans.proteins import ALL_PROTEINS, RED
+
+log = logging.getLogger(__name__)
+
+#: Folder (and ``protein`` column value) of all-proteins mode.
+ALL_PROTEINS_DIR = "all_proteins"
+#: Smallest field: a dividing cell (~15 um, 115 pixels) must fit.
+MIN_FIELD_SIZE = 128
+_LAYOUT_STREAM, _RENDER_STREAM = 0, 1
+
+
+def stable_id(name: str) -> int:
+    """A process-independent integer id of a name (CRC-32; Python's hash() is salted)."""
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def field_rng(seed: int, name: str, index: int, stream: int) -> np.random.Generator:
+    """The generator of one field of one folder; ``stream`` separates layout and rendering."""
+    return np.random.default_rng([seed, stable_id(name), index, stream])
+
+
+def plan_fields(seed: int, name: str, n_cells: int, shape: tuple[int, int]) -> list[FieldLayout]:
+    """Field layouts, in order, until ``n_cells`` cells lie fully inside the fields."""
+    layouts: list[FieldLayout] = []
+    inside = 0
+    while inside < n_cells:
+        layout = sample_layout(field_rng(seed, name, len(layouts), _LAYOUT_STREAM), shape)
+        layouts.append(layout)
+        inside += layout.n_inside
+    return layouts
+
+
+def _render_and_write(folder: Path, seed: int, name: str, index: int, layout: FieldLayout,
+                      channels: tuple[str, ...]) -> None:
+    rng = field_rng(seed, name, index, _RENDER_STREAM)
+    image = render_field(layout.cells, channels, layout.shape, rng)
+    write_field(folder, index, image, layout, list(channels), name)
+
+
+class _InlineExecutor(Executor):
+    """Runs submitted calls at once in this process (workers == 1)."""
+
+    def submit(self, fn, /, *args, **kwargs) -> Future:
+        future: Future = Future()
+        future.set_result(fn(*args, **kwargs))
+        return future
+
+
+def _validate(proteins: Sequence[str], cells_per_protein: int, seed: int, all_proteins: bool,
+              field_size: int, workers: int) -> list[str]:
+    if not all_proteins:
+        if isinstance(proteins, str):
+            proteins = [proteins]
+        unknown = [p for p in proteins if p not in ALL_PROTEINS]
+        if unknown:
+            raise BiogansError(f"simulate: unknown protein(s) {', '.join(map(str, unknown))}; "
+                               f"valid proteins are {', '.join(ALL_PROTEINS)}")
+        if not proteins:
+            raise BiogansError(f"simulate: no proteins given; valid proteins are {', '.join(ALL_PROTEINS)}")
+    for what, value, low in (("cells per protein", cells_per_protein, 1), ("workers", workers, 1),
+                             ("field size", field_size, MIN_FIELD_SIZE), ("seed", seed, 0)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            raise BiogansError(f"simulate: {what} must be an integer >= {low}, got {value!r}")
+    return list(dict.fromkeys(proteins)) if not all_proteins else []
+
+
+def simulate(out_dir: str | os.PathLike, *, proteins: Sequence[str], cells_per_protein: int, seed: int,
+             all_proteins: bool = False, field_size: int = 512, workers: int = 1) -> dict:
+    """Render fission-yeast fields into ``out_dir/<protein>/`` (or ``out_dir/all_proteins/``).
+
+    Per field: ``field_XXX.tif`` (uint16 [C, H, W], ImageJ axes CYX, channel labels, pixel
+    size), ``field_XXX_labels.tif`` and ``field_XXX_cells.csv``; fields are added until
+    ``cells_per_protein`` cells lie fully inside them. ``workers`` > 1 renders fields in
+    processes (same output). Each folder appears only when complete; other folders in
+    ``out_dir`` are left alone. Returns, per folder written, the number of fields, of cells
+    fully inside them, and of cells cut by the border.
+    """
+    proteins = _validate(proteins, cells_per_protein, seed, all_proteins, field_size, workers)
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise BiogansError(f"{out_dir}: exists and is not a folder")
+    shape = (field_size, field_size)
+    if all_proteins:
+        groups = [(ALL_PROTEINS_DIR, (RED, *ALL_PROTEINS))]
+    else:
+        groups = [(protein, (RED, protein)) for protein in proteins]
+
+    summary: dict[str, dict[str, int]] = {}
+    try:
+        with ExitStack() as stack:
+            folders = [stack.enter_context(atomic_dir(out_dir / name)) for name, _ in groups]
+            executor = _InlineExecutor() if workers == 1 else ProcessPoolExecutor(max_workers=workers)
+            # Runs before the folders are renamed (or removed, after an error).
+            stack.callback(executor.shutdown, wait=True, cancel_futures=True)
+            previous: list[Future] = []
+            for (name, channels), folder in zip(groups, folders):
+                layouts = plan_fields(seed, name, cells_per_protein, shape)
+                pending = [executor.submit(_render_and_write, folder, seed, name, i, layout, channels)
+                           for i, layout in enumerate(layouts)]
+                # Plan one folder ahead of the workers, no more: bounds the layouts held in memory.
+                for future in previous:
+                    future.result()
+                previous = pending
+                summary[name] = counts = {
+                    "fields": len(layouts),
+                    "cells": sum(layout.n_inside for layout in layouts),
+                    "cut_cells": sum(len(layout.cells) - layout.n_inside for layout in layouts),
+                }
+                params = {"generator": f"biogans {__version__} simulate", "seed": seed, "group": name,
+                          "channels": list(channels), "pixel_size_um": PIXEL_SIZE_UM,
+                          "field_size": field_size, "cells_requested": cells_per_protein, **counts}
+                (folder / "simulation.json").write_text(json.dumps(params, indent=2) + "\n")
+                log.info("simulate %s: %d fields, %d cells (+%d cut by the border)", name,
+                         counts["fields"], counts["cells"], counts["cut_cells"])
+            for future in previous:
+                future.result()
+    except OSError as exc:
+        where = exc.filename or out_dir
+        raise BiogansError(f"{where}: cannot write the simulated fields ({exc.strerror or exc})") from exc
+    return summary
