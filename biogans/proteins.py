@@ -1,5 +1,7 @@
 """The proteins of the LIN screen (green channel); the red channel is always Bgs4."""
 
+from collections.abc import Iterable
+
 RED = "Bgs4"
 
 #: Every green-channel protein of the published dataset; Table 1 uses all eight.
@@ -10,3 +12,10 @@ MODELLED_PROTEINS: tuple[str, ...] = ALL_PROTEINS[:6]
 
 #: Size of one aligned cell image: height x width.
 CELL_SHAPE: tuple[int, int] = (48, 80)
+
+
+def protein_order(proteins: Iterable[str]) -> list[str]:
+    """Proteins in ``ALL_PROTEINS`` order, then any others alphabetically, without duplicates."""
+    unique = set(proteins)
+    known = [p for p in ALL_PROTEINS if p in unique]
+    return known + sorted(unique - set(known))

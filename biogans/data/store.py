@@ -91,7 +91,7 @@ def write_store(
 ) -> None:
     """Write ``groups`` to ``path`` atomically (temporary file, then rename)."""
     path = Path(path)
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:  # groups keep their order
         f.attrs["format"] = FORMAT
         f.attrs["version"] = __version__
         f.attrs["source"] = source

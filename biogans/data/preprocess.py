@@ -1,0 +1,363 @@
+"""``biogans preprocess``: TIFF fields -> aligned, masked, normalised 48x80 cells in the HDF5 store.
+
+Per field (in worker processes): read and validate it, find cells (segment the red channel or read
+label masks), align each cell (rotate, rescale, crop, mask). Then, over all fields: normalise by
+robust in-cell percentiles (red pooled over all proteins, green per protein) to [1, 255] inside
+the cell and 0 outside, draw seeded train/test roles, and write the store atomically.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from csv import DictReader
+from csv import Error as CsvError
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from biogans.data.align import AlignedCell, align_cell
+from biogans.data.fields import labels_path, list_fields, read_field, read_labels
+from biogans.data.roles import assign_roles, check_test_fraction
+from biogans.data.segment import CellRegion, SegmentationParams, cells_from_labels, segment_red
+from biogans.data.store import META_COLUMNS, CellSet, open_store, write_store
+from biogans.errors import BiogansError
+from biogans.proteins import ALL_PROTEINS, CELL_SHAPE, RED, protein_order
+
+log = logging.getLogger(__name__)
+
+#: The folder (and store group) of the multi-channel fields: red, then every protein's green.
+ALL_PROTEINS_GROUP = "all_proteins"
+ALL_PROTEINS_CHANNELS = (RED, *ALL_PROTEINS)
+
+
+@dataclass(frozen=True)
+class PreprocessOptions:
+    """How fields become cells; recorded in the store's ``params`` attribute."""
+
+    channels: tuple[str, str] = ("red", "green")  # what the two channels of a field hold, in file order
+    pixel_size: float | None = None  # field pixel size (µm); None: from the TIFF resolution tags
+    cell_pixel_size: float = 0.19  # µm per pixel of the 48x80 cell images
+    percentiles: tuple[float, float] = (0.5, 99.5)  # in-cell intensities mapped to 1 and 255
+    test_fraction: float = 0.2
+    seed: int = 0
+    segmentation: SegmentationParams = field(default_factory=SegmentationParams)
+
+    def validate(self) -> None:
+        """Refuse options that cannot work, with a one-line reason."""
+        if sorted(self.channels) != ["green", "red"]:
+            raise BiogansError(f"channels {list(self.channels)}: expected 'red green' or 'green red'")
+        if self.pixel_size is not None and not self.pixel_size > 0:
+            raise BiogansError(f"pixel size {self.pixel_size}: must be positive (µm)")
+        if not self.cell_pixel_size > 0:
+            raise BiogansError(f"cell pixel size {self.cell_pixel_size}: must be positive (µm)")
+        low, high = self.percentiles
+        if not 0 <= low < high <= 100:
+            raise BiogansError(f"percentiles {low} {high}: need 0 <= low < high <= 100")
+        check_test_fraction(self.test_fraction)
+
+
+@dataclass(frozen=True)
+class FieldTask:
+    """Everything a worker needs to turn one field into cells."""
+
+    path: Path
+    source: str  # path relative to FIELDS_DIR, recorded per cell
+    labels: Path | None  # label mask, or None to segment the red channel
+    n_channels: int
+    expected_labels: tuple[str, ...] | None  # ImageJ channel labels the field must have, if any
+    red_first: bool
+    pixel_size: float | None
+    cell_pixel_size: float
+    segmentation: SegmentationParams
+
+
+@dataclass
+class FieldCells:
+    """The aligned cells of one field, compactly: masks plus the in-cell values of each channel."""
+
+    masks: np.ndarray  # bool [n, 48, 80]
+    values: np.ndarray  # float32 [C, total in-cell pixels], in the order of masks.nonzero()
+    meta: dict[str, np.ndarray]  # store metadata columns (all but role), one entry per cell
+    dropped: Counter
+
+
+def preprocess(
+    fields_dir: str | os.PathLike,
+    out_path: str | os.PathLike,
+    *,
+    proteins: Sequence[str] | None = None,
+    masks_dir: str | os.PathLike | None = None,
+    options: PreprocessOptions = PreprocessOptions(),
+    all_proteins: bool = False,
+    reference: str | os.PathLike | None = None,
+    workers: int = 1,
+) -> dict:
+    """Preprocess ``fields_dir/<protein>/*.tif`` into the cell store ``out_path``; returns counts.
+
+    With ``all_proteins``, read the 9-channel fields of ``fields_dir/all_proteins`` instead and
+    normalise them with the ranges of the ``reference`` store (one group ``all_proteins``).
+    Nothing is written unless every field could be read and every group has cells.
+    """
+    options.validate()
+    if workers < 1:
+        raise BiogansError(f"workers {workers}: must be at least 1")
+    fields_dir = Path(fields_dir)
+    if not fields_dir.is_dir():
+        raise BiogansError(f"{fields_dir}: fields folder not found")
+    masks_root = Path(masks_dir) if masks_dir is not None else None
+    if masks_root is not None and not masks_root.is_dir():
+        raise BiogansError(f"{masks_root}: masks folder not found")
+
+    if all_proteins:
+        if reference is None:
+            raise BiogansError("all-proteins mode needs --reference CELLS.h5 (the store whose normalisation to apply)")
+        if tuple(options.channels) != ("red", "green"):
+            raise BiogansError("--channels applies to two-channel fields; all-proteins fields are red then "
+                               + " ".join(ALL_PROTEINS))
+        ranges = reference_ranges(reference)  # checked before the work, not after
+        fields = {ALL_PROTEINS_GROUP: _field_paths(fields_dir / ALL_PROTEINS_GROUP)}
+    else:
+        fields = {p: _field_paths(fields_dir / p) for p in _protein_names(fields_dir, proteins)}
+    tasks = [
+        FieldTask(
+            path=path,
+            source=path.relative_to(fields_dir).as_posix(),
+            labels=labels_path(path, masks_root / group) if masks_root is not None else None,
+            n_channels=len(ALL_PROTEINS_CHANNELS) if all_proteins else 2,
+            expected_labels=ALL_PROTEINS_CHANNELS if all_proteins else None,
+            red_first=tuple(options.channels) == ("red", "green"),
+            pixel_size=options.pixel_size,
+            cell_pixel_size=options.cell_pixel_size,
+            segmentation=options.segmentation,
+        )
+        for group, paths in fields.items()
+        for path in paths
+    ]
+    groups = _collect(fields, tasks, workers)
+    if not all_proteins:
+        ranges = _percentile_ranges(groups, options.percentiles)
+
+    cell_sets, summary = {}, {}
+    for name, group in groups.items():
+        channels = list(ALL_PROTEINS_CHANNELS) if all_proteins else [RED, name]
+        cell_sets[name] = _cell_set(name, group.cells, channels, ranges, options)
+        summary[name] = group.summary()
+        log.info("%s: %d fields, %d cells kept; dropped %s; %d fields without cells", name, group.fields,
+                 len(group.cells.masks), ", ".join(f"{k} {v}" for k, v in summary[name]["dropped"].items())
+                 or "none", group.empty_fields)
+    params = asdict(options) | {
+        "fields_dir": str(fields_dir),
+        "masks_dir": None if masks_root is None else str(masks_root),
+        "all_proteins": all_proteins,
+        "reference": None if reference is None else str(reference),
+        "counts": summary,
+    }
+    write_store(out_path, cell_sets, source="tiff", params=params)
+    return {"groups": summary, "cells": sum(s["cells"] for s in summary.values())}
+
+
+def _cell_set(name: str, cells: FieldCells, channels: list[str], ranges: dict[str, tuple[float, float]],
+              options: PreprocessOptions) -> CellSet:
+    """One store group: normalised uint8 images, metadata with seeded roles, the ranges used."""
+    images = _to_uint8(cells, [ranges[channel] for channel in channels])
+    roles = assign_roles(len(images), options.test_fraction, options.seed, name)
+    meta = pd.DataFrame(cells.meta | {"role": roles})[list(META_COLUMNS)]
+    greens = np.asarray([ranges[channel] for channel in channels[1:]], dtype=np.float64)
+    attrs = {"red_range": np.asarray(ranges[RED], dtype=np.float64),
+             "green_range": greens[0] if len(greens) == 1 else greens}  # [2], or [n_greens, 2]
+    return CellSet(images, meta, channels, attrs)
+
+
+def reference_ranges(reference: str | os.PathLike) -> dict[str, tuple[float, float]]:
+    """The red range and every protein's green range recorded in a preprocessed cell store."""
+    reference = Path(reference)
+    with open_store(reference) as f:
+        ranges = {}
+        for protein in ALL_PROTEINS:
+            if protein not in f:
+                raise BiogansError(f"{reference}: no {protein} group, needed to normalise the all-proteins fields")
+            attrs = f[protein].attrs
+            if "red_range" not in attrs or "green_range" not in attrs:
+                raise BiogansError(f"{reference}: group {protein} has no red_range/green_range "
+                                   "(not written by biogans preprocess)")
+            ranges.setdefault(RED, tuple(float(v) for v in attrs["red_range"]))
+            ranges[protein] = tuple(float(v) for v in attrs["green_range"])
+    return ranges
+
+
+def _protein_names(fields_dir: Path, proteins: Sequence[str] | None) -> list[str]:
+    """The protein folders to read: the requested ones, or every folder, in ALL_PROTEINS order."""
+    if proteins is None:
+        proteins = [p.name for p in fields_dir.iterdir()
+                    if p.is_dir() and not p.name.startswith(".") and p.name != ALL_PROTEINS_GROUP]
+    if not proteins:
+        raise BiogansError(f"{fields_dir}: no protein folders (expected {fields_dir}/<protein>/*.tif)")
+    for protein in proteins:
+        if not (fields_dir / protein).is_dir():
+            raise BiogansError(f"{fields_dir / protein}: protein folder not found")
+    return protein_order(proteins)
+
+
+def _field_paths(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise BiogansError(f"{folder}: folder not found")
+    paths = list_fields(folder)
+    if not paths:
+        raise BiogansError(f"{folder}: no .tif fields")
+    return paths
+
+
+@dataclass
+class GroupCells:
+    """The cells of one group (protein) over all its fields, with what was dropped."""
+
+    cells: FieldCells
+    fields: int
+    empty_fields: int
+    dropped: Counter
+
+    def summary(self) -> dict:
+        return {"fields": self.fields, "cells": len(self.cells.masks), "fields_without_cells": self.empty_fields,
+                "dropped": dict(sorted(self.dropped.items()))}
+
+
+def _collect(fields: dict[str, list[Path]], tasks: list[FieldTask], workers: int) -> dict[str, GroupCells]:
+    """Run every field task (in order, in ``workers`` processes) and gather the cells per group."""
+    groups = {}
+    with contextlib.closing(_run(tasks, workers)) as results:
+        for name, paths in fields.items():
+            parts = [next(results) for _ in paths]
+            for path, part in zip(paths, parts):
+                if len(part.masks) == 0:
+                    log.warning("%s: no cell found", path)
+            group = GroupCells(_concat(parts), len(paths), sum(len(p.masks) == 0 for p in parts),
+                               sum((p.dropped for p in parts), Counter()))
+            if len(group.cells.masks) == 0:
+                raise BiogansError(f"{paths[0].parent}: no cell found in any of its {len(paths)} fields")
+            groups[name] = group
+    return groups
+
+
+def _run(tasks: list[FieldTask], workers: int) -> Iterator[FieldCells]:
+    """Process the fields in task order, with a progress bar; the result does not depend on workers."""
+    progress = tqdm(total=len(tasks), desc="preprocess", unit="field", file=sys.stderr, disable=None)
+    workers = min(workers, len(tasks))
+    with progress:
+        if workers <= 1:
+            for task in tasks:
+                yield process_field(task)
+                progress.update()
+        else:
+            chunksize = max(1, min(8, len(tasks) // (4 * workers)))
+            pool = ProcessPoolExecutor(workers)
+            try:
+                for result in pool.map(process_field, tasks, chunksize=chunksize):
+                    yield result
+                    progress.update()
+            finally:  # on an error, do not wait for the remaining fields
+                pool.shutdown(wait=True, cancel_futures=True)
+
+
+def process_field(task: FieldTask) -> FieldCells:
+    """Read one field, find its cells and align each one; cells that do not fit are counted."""
+    fld = read_field(task.path, n_channels=task.n_channels, red_first=task.red_first,
+                     pixel_size=task.pixel_size, expected_labels=task.expected_labels)
+    if task.labels is not None:
+        cells, dropped = cells_from_labels(read_labels(task.labels, fld.shape))
+    else:
+        cells, dropped = segment_red(fld.channels[0], fld.pixel_size, task.segmentation)
+    phases = _truth_phases(task.path, fld.shape)
+    scale = task.cell_pixel_size / fld.pixel_size
+    kept: list[CellRegion] = []
+    aligned: list[AlignedCell] = []
+    for cell in cells:
+        result = align_cell(fld.channels, cell, scale)
+        if result is None:
+            dropped["fit"] += 1
+        else:
+            kept.append(cell)
+            aligned.append(result)
+    masks = np.array([a.mask for a in aligned], dtype=bool).reshape(len(aligned), *CELL_SHAPE)
+    values = np.concatenate([a.values for a in aligned] or [np.empty((task.n_channels, 0), np.float32)], axis=1)
+    return FieldCells(masks, values, _cell_meta(task.source, kept, fld.pixel_size, phases), dropped)
+
+
+def _cell_meta(source: str, cells: list[CellRegion], pixel_size: float, phases) -> dict[str, np.ndarray]:
+    """Metadata columns (all store columns but role) for the kept cells of one field."""
+    bbox = np.array([c.bbox for c in cells], dtype=np.int64).reshape(-1, 4)
+    centres = np.array([(c.geometry.centre_y, c.geometry.centre_x) for c in cells]).reshape(-1, 2)
+    if phases is None:
+        phase = [""] * len(cells)
+    else:
+        truth, phase_of = phases
+        under = truth[tuple(np.rint(centres).astype(np.int64).T)]
+        phase = [phase_of.get(int(label), "") for label in under]
+    return {
+        "source": np.array([source] * len(cells), dtype=object),
+        "cell_id": np.array([c.label for c in cells], dtype=np.int64),
+        "bbox_y0": bbox[:, 0], "bbox_x0": bbox[:, 1], "bbox_y1": bbox[:, 2], "bbox_x1": bbox[:, 3],
+        "angle": np.array([c.geometry.angle for c in cells], dtype=np.float64),
+        "length": np.array([c.geometry.length * pixel_size for c in cells], dtype=np.float64),
+        "phase": np.array(phase, dtype=object),
+    }
+
+
+def _truth_phases(field_path: Path, shape: tuple[int, int]) -> tuple[np.ndarray, dict[int, str]] | None:
+    """Ground-truth labels and phase per label, if ``<stem>_cells.csv`` and ``<stem>_labels.tif`` sit beside."""
+    csv = field_path.with_name(f"{field_path.stem}_cells.csv")
+    truth_path = labels_path(field_path, field_path.parent)
+    if not (csv.is_file() and truth_path.is_file()):
+        return None
+    try:
+        with open(csv, newline="") as f:
+            rows = list(DictReader(f))
+        if not rows or not {"cell_id", "phase"} <= set(rows[0]):
+            return None
+        phase_of = {int(row["cell_id"]): row["phase"] for row in rows}
+    except (OSError, ValueError, CsvError) as exc:
+        raise BiogansError(f"{csv}: unreadable cell table ({exc})") from None
+    return read_labels(truth_path, shape), phase_of
+
+
+def _concat(parts: list[FieldCells]) -> FieldCells:
+    return FieldCells(
+        np.concatenate([p.masks for p in parts]),
+        np.concatenate([p.values for p in parts], axis=1),
+        {name: np.concatenate([p.meta[name] for p in parts]) for name in parts[0].meta},
+        sum((p.dropped for p in parts), Counter()),
+    )
+
+
+def _percentile_ranges(
+    groups: dict[str, GroupCells], percentiles: tuple[float, float]
+) -> dict[str, tuple[float, float]]:
+    """Red range pooled over every group (Bgs4 is the same marker everywhere); a green range per group."""
+    ranges = {RED: _range(np.concatenate([g.cells.values[0] for g in groups.values()]), percentiles)}
+    for name, group in groups.items():
+        ranges[name] = _range(group.cells.values[1], percentiles)
+    return ranges
+
+
+def _range(values: np.ndarray, percentiles: tuple[float, float]) -> tuple[float, float]:
+    low, high = np.percentile(values, percentiles)
+    return float(low), float(high)
+
+
+def _to_uint8(cells: FieldCells, ranges: list[tuple[float, float]]) -> np.ndarray:
+    """Map each channel's [low, high] to [1, 255] inside the cell (clipped); 0 outside."""
+    n = len(cells.masks)
+    images = np.zeros((n, len(ranges), *CELL_SHAPE), dtype=np.uint8)
+    for c, (low, high) in enumerate(ranges):
+        span = max(high - low, 1e-12 * max(abs(low), 1.0))
+        scaled = np.clip((cells.values[c] - low) / span, 0.0, 1.0)
+        images[:, c][cells.masks] = np.rint(1.0 + 254.0 * scaled).astype(np.uint8)
+    return images

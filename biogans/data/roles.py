@@ -1,0 +1,28 @@
+"""Seeded train/test roles for the cells of one group (protein), shared by preprocessing and LIN import."""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from biogans.errors import BiogansError
+
+
+def check_test_fraction(test_fraction: float) -> None:
+    """Refuse a held-out fraction outside [0, 1)."""
+    if not 0.0 <= test_fraction < 1.0:
+        raise BiogansError(f"test fraction {test_fraction} is outside [0, 1)")
+
+
+def assign_roles(n: int, test_fraction: float, seed: int, group: str) -> np.ndarray:
+    """``n`` roles ("train"/"test"), round(test_fraction * n) of them "test", drawn at random.
+
+    The draw depends only on (seed, group name, n), so adding or removing other proteins never
+    changes a protein's split; at least one cell stays in training.
+    """
+    rng = np.random.default_rng([seed, zlib.crc32(group.encode())])
+    n_test = min(int(round(test_fraction * n)), max(n - 1, 0))
+    roles = np.full(n, "train", dtype=object)
+    roles[rng.permutation(n)[:n_test]] = "test"
+    return roles
