@@ -124,6 +124,351 @@ def _sample(args: argparse.Namespace) -> None:
            all_proteins=args.all_proteins, device=args.device)
 
 
+# --------------------------------------------------------------------------- evaluation
+
+def _c2st(args: argparse.Namespace) -> None:
+    from biogans.evaluate import c2st_modes
+    from biogans.evaluate.c2st import C2STOptions, write_results
+
+    _set_threads(args.threads)
+    options = C2STOptions(evaluator=args.evaluator, steps=args.steps, batch_size=args.batch_size, ndf=args.ndf,
+                          passes=args.passes, seed=args.seed, device=args.device, lr=args.lr,
+                          max_groups=args.max_groups)
+    if args.mode == "real-vs-real":
+        rows = c2st_modes.real_vs_real(args.cells, args.splits, args.protein, args.versus, options)
+    elif args.mode == "fake-vs-real":
+        rows = c2st_modes.fake_vs_real(args.generators, args.cells, args.splits, options)
+    else:
+        rows = c2st_modes.joint(args.generator, args.truth, options, n_splits=args.n_splits)
+    write_results(rows, args.out)
+
+
+def _reconstruct(args: argparse.Namespace) -> None:
+    from biogans.evaluate.reconstruct import reconstruct
+
+    _set_threads(args.threads)
+    reconstruct(args.generator, args.cells, args.out_dir, mode=args.mode, n_cells=args.n_cells, steps=args.steps,
+                restarts=args.restarts, lr=args.lr, seed=args.seed, device=args.device, batch_size=args.batch_size,
+                line_search=None if args.line_search == "none" else args.line_search)
+
+
+def _add_reconstruct_command(commands: argparse._SubParsersAction) -> None:
+    """``biogans reconstruct``: latent reconstruction of held-out cells (Table 3, Figure 6)."""
+    p = commands.add_parser(
+        "reconstruct", help="optimise latents to reproduce held-out cells (Table 3, Figure 6)",
+        description="For held-out (test) cells of each protein of a generator, optimise the latent z with "
+        "L-BFGS (random restarts, best kept) so the generator reproduces the cell: 'regular' fits all of z on "
+        "both channels, 'separable' fits the red part of z on the red channel first, then the green part on "
+        "the green channel. Conditional models use each protein's own generator or green tower. Writes "
+        "OUT_DIR/cells.csv (protein,row,rmse,nll,nn_rmse,nn_row: reconstruction RMSE in [0, 1] units, "
+        "negative log-likelihood of z, RMSE to the nearest training cell) and OUT_DIR/examples.h5.",
+    )
+    p.add_argument("generator", metavar="GENERATOR.pt", help="generator file")
+    p.add_argument("cells", metavar="CELLS.h5", help="cell store")
+    p.add_argument("out_dir", metavar="OUT_DIR", help="folder for cells.csv and examples.h5")
+    p.add_argument("--mode", choices=("regular", "separable"), default="regular",
+                   help="fit all of z at once, or red part then green part (default: regular)")
+    p.add_argument("--n-cells", type=int, default=50, metavar="N", help="test cells per protein (default: 50)")
+    p.add_argument("--steps", type=int, default=50, metavar="N", help="L-BFGS iterations per stage (default: 50)")
+    p.add_argument("--restarts", type=int, default=5, metavar="N", help="random restarts, best kept (default: 5)")
+    p.add_argument("--lr", type=float, default=0.05, help="L-BFGS learning rate (default: 0.05, the paper's)")
+    p.add_argument("--line-search", choices=("strong_wolfe", "none"), default="strong_wolfe",
+                   help="L-BFGS line search (default: strong_wolfe)")
+    p.add_argument("--batch-size", type=int, default=256, metavar="B",
+                   help="cells x restarts optimised together (default: 256)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the chosen cells and restarts (default: 0)")
+    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
+    _add_threads(p)
+    p.set_defaults(func=_reconstruct)
+
+
+def _add_c2st_command(commands: argparse._SubParsersAction) -> None:
+    """``biogans c2st <mode>``: the classifier two-sample tests behind Tables 1, 2 and 4 and Figure 8."""
+    p = commands.add_parser(
+        "c2st", help="classifier two-sample tests: real vs real, generated vs real, joint samples vs truth",
+        description="Classifier two-sample test (C2ST) as in the paper: for each pair of cell sets and each "
+        "split, a fresh DCGAN critic learns to tell the training halves apart and is scored on the held-out "
+        "halves (score = minus its loss; ~0 for one distribution, larger = more different), plus the "
+        "held-out accuracy of the critic as a classifier and its binomial p-value. All critics of a job "
+        "train together as one grouped network. Writes OUT.csv (columns evaluator,iteration,protein,versus,"
+        "split,score,accuracy,p_value), one row per comparison and split.",
+    )
+    modes = p.add_subparsers(dest="mode", metavar="<mode>", required=True)
+
+    m = modes.add_parser(
+        "real-vs-real", help="protein A's train-set cells vs each protein B's test-set cells (Table 1)",
+        description="Protein A's train-set half s against protein B's test-set half s of every split in "
+        "SPLITS.h5, scored on the other halves; one comparison per protein B (A itself gives the ~0 diagonal).",
+    )
+    m.add_argument("cells", metavar="CELLS.h5", help="cell store")
+    m.add_argument("splits", metavar="SPLITS.h5", help="split file of the cell store")
+    m.add_argument("--protein", required=True, metavar="A", help="protein A")
+    m.add_argument("--versus", nargs="+", default=None, metavar="B",
+                   help="proteins B (default: every protein of the store, A included)")
+
+    m = modes.add_parser(
+        "fake-vs-real", help="a generator's cells vs the real test cells (Table 2, Figure 8)",
+        description="Each generator file's cells against the real test set, on the test set's splits: per "
+        "protein plus 'all' (the per-split mean) for conditional models, the merged proteins ('all') for joint "
+        "models. Generated pool: as many cells as the real test set, from a latent seeded by --seed. Several "
+        "files (checkpoint iterations of one model) train together; rows carry their iteration.",
+    )
+    m.add_argument("generators", nargs="+", metavar="GENERATOR.pt", help="generator file(s)")
+    m.add_argument("--cells", required=True, metavar="CELLS.h5", help="cell store")
+    m.add_argument("--splits", required=True, metavar="SPLITS.h5", help="split file of the cell store")
+
+    m = modes.add_parser(
+        "joint", help="a conditional generator's joint cells vs the all-proteins truth (Table 4)",
+        description="A conditional generator's joint cells (red and every protein's green for one latent) "
+        "against the simulator's joint ground truth (group all_proteins; the generator's proteins' channels), "
+        "on --n-splits seeded half/half splits of all truth cells, as many generated cells as truth cells.",
+    )
+    m.add_argument("generator", metavar="GENERATOR.pt", help="conditional generator file")
+    m.add_argument("--truth", required=True, metavar="JOINT_TRUTH.h5", help="joint ground-truth cell store")
+    m.add_argument("--n-splits", type=int, default=10, metavar="N", help="random half/half splits (default: 10)")
+
+    for m in modes.choices.values():
+        m.add_argument("--out", required=True, metavar="OUT.csv", help="result file to write")
+        m.add_argument("--evaluator", default="wgangp", metavar="NAME",
+                       help="critic loss and optimiser: gan, wgan or wgangp (default: wgangp)")
+        m.add_argument("--steps", type=int, default=5000, metavar="N", help="critic updates (default: 5000)")
+        m.add_argument("--batch-size", type=int, default=64, metavar="B",
+                       help="cells per set and step (default: 64)")
+        m.add_argument("--ndf", type=int, default=64, help="critic width (default: 64)")
+        m.add_argument("--passes", type=int, default=5, metavar="N",
+                       help="scoring passes over the held-out halves (default: 5)")
+        m.add_argument("--lr", type=float, default=None,
+                       help="learning rate (default: the evaluator's: 2e-4 gan, 5e-5 wgan, 1e-4 wgangp)")
+        m.add_argument("--max-groups", type=int, default=0, metavar="N",
+                       help="critics trained at once as one grouped network; results do not change, speed and "
+                       "memory do (default: 0 = all on a GPU, 5 on the CPU)")
+        m.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+        m.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
+        _add_threads(m)
+        m.set_defaults(func=_c2st)
+
+
+# --------------------------------------------------------------------------- tables and figures
+
+def _named_path(text: str) -> tuple[str, str]:
+    """argparse type of NAME=PATH (a model's file)."""
+    name, sep, path = text.partition("=")
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
+    return name, path
+
+
+def _mode_model_path(text: str) -> tuple[tuple[str, str], str]:
+    """argparse type of MODE/MODEL=PATH (a reconstruction's file)."""
+    name, path = _named_path(text)
+    mode, sep, model = name.partition("/")
+    if not sep or not mode or not model:
+        raise argparse.ArgumentTypeError(f"expected MODE/MODEL=PATH, got {text!r}")
+    return (mode, model), path
+
+
+def _unique(pairs: Sequence[tuple], option: str) -> dict:
+    """NAME=PATH pairs as a dict, refusing a name given twice."""
+    named: dict = {}
+    for name, path in pairs:
+        if name in named:
+            label = "/".join(name) if isinstance(name, tuple) else name
+            raise BiogansError(f"{option} {label} given twice ({named[name]} and {path})")
+        named[name] = path
+    return named
+
+
+def _grouped(pairs: Sequence[tuple[str, str]]) -> dict[str, list[str]]:
+    """NAME=PATH pairs as {name: [paths]}, in the order given."""
+    grouped: dict[str, list[str]] = {}
+    for name, path in pairs:
+        grouped.setdefault(name, []).append(path)
+    return grouped
+
+
+def _table(args: argparse.Namespace) -> None:
+    from biogans.report import tables
+
+    if args.table == "table1":
+        tables.table1_real_vs_real(args.real, args.out, proteins=args.proteins, evaluator=args.evaluator)
+    elif args.table == "table2":
+        tables.table2_conditional(_unique(args.c2st, "--c2st"), args.out, real_paths=args.real or (),
+                                  proteins=args.proteins, evaluator=args.evaluator)
+    elif args.table == "table3":
+        tables.table3_reconstruction(_unique(args.reconstruction, "--reconstruction"), args.out)
+    else:
+        tables.table4_joint(_unique(args.c2st, "--c2st"), args.out, evaluator=args.evaluator)
+
+
+def _figure(args: argparse.Namespace) -> None:
+    from biogans.report import figures
+
+    _set_threads(args.threads)
+    if args.figure in ("figure1", "figure7"):
+        (model, generator), = args.generator
+        if args.figure == "figure1":
+            figures.figure1_teaser(generator, args.cells, args.out, model=model, n_latents=args.latents,
+                                   n_real=args.real_cells, seed=args.seed)
+        else:
+            figures.figure7_cell_cycle(generator, args.out, args.gif, model=model, steps=args.steps,
+                                       frames=args.frames, candidates=args.candidates, seed=args.seed)
+    elif args.figure == "figure3":
+        figures.figure3_training_progress(_grouped(args.generator), args.cells, args.out,
+                                          n_samples=args.samples, seed=args.seed)
+    elif args.figure == "figure4":
+        figures.figure4_separable_samples(_unique(args.generator, "--generator"), args.out, groups=args.groups,
+                                          group_size=args.group_size, seed=args.seed)
+    elif args.figure == "figure6":
+        figures.figure6_reconstructions(_unique(args.reconstruction, "--reconstruction"), args.out,
+                                        n_cells=args.cells_per_protein)
+    else:
+        figures.figure8_c2st_vs_iterations(args.c2st, args.out, table=args.table)
+
+
+def _add_report_commands(commands: argparse._SubParsersAction) -> None:
+    """``biogans table <tableN>`` and ``biogans figure <figureN>``: the paper's tables and figures."""
+    real_help = "real-vs-real C2ST files (results/c2st/real/<A>.csv), one per protein A"
+    evaluator_help = "C2ST evaluator whose rows to report (default: wgangp, as the paper)"
+    p = commands.add_parser(
+        "table", help="one table of the paper as CSV (+ Markdown beside it) from C2ST / reconstruction results",
+        description="Build one table of the paper: OUT.csv in long format (one row per cell of the table; "
+        "the columns are fixed, see DESIGN.md) and OUT.md, a Markdown rendering for people. Both appear "
+        "only when the whole table could be built.",
+    )
+    tables = p.add_subparsers(dest="table", metavar="<table>", required=True)
+
+    t = tables.add_parser(
+        "table1", help="real-vs-real C2ST for every ordered pair of proteins",
+        description="Table 1: the C2ST score of real cells of protein A against real cells of protein B, for "
+        "every ordered pair; columns protein_a,protein_b,mean,std,n_splits (mean and sample std over splits).",
+    )
+    t.add_argument("--real", nargs="+", action="extend", required=True, metavar="PATH", help=real_help)
+    t.add_argument("--proteins", nargs="+", default=None, metavar="P",
+                   help="proteins (rows and columns) in order (default: every protein A in the files)")
+
+    t = tables.add_parser(
+        "table2", help="fake-vs-real C2ST of the conditional models, per protein and all",
+        description="Table 2: the C2ST score of each conditional model's samples against the real test cells "
+        "of each protein (and 'all', the per-split mean over proteins) at the model's last iteration; "
+        "with --real, reference rows 'real_vs_real' (each protein against itself). Columns "
+        "model,protein,mean,std,n_splits.",
+    )
+    t.add_argument("--c2st", nargs="+", action="extend", required=True, type=_named_path, metavar="MODEL=PATH",
+                   help="a model's fake-vs-real file, e.g. wgangp-star=results/c2st/fake/wgangp-star/wgangp.csv")
+    t.add_argument("--real", nargs="+", action="extend", default=None, metavar="PATH", help=real_help)
+    t.add_argument("--proteins", nargs="+", default=None, metavar="P",
+                   help="protein columns in order (default: the first model's proteins; 'all' stays each "
+                   "model's score over all its proteins, as the C2ST file has it)")
+
+    t = tables.add_parser(
+        "table3", help="reconstruction of held-out cells: median and MAD of latent NLL and RMSE",
+        description="Table 3: per (mode, model) and protein (and 'all'), the median and MAD of the latent's "
+        "negative log-likelihood and of the reconstruction RMSE, plus per mode the nearest_neighbour rows "
+        "(RMSE to the nearest training cell). Columns mode,model,protein,nll_median,nll_mad,l2_median,l2_mad.",
+    )
+    t.add_argument("--reconstruction", nargs="+", action="extend", required=True, type=_mode_model_path,
+                   metavar="MODE/MODEL=PATH",
+                   help="a reconstruction's per-cell file, e.g. "
+                   "regular/wgangp-star=results/reconstruction/regular/wgangp-star/cells.csv")
+
+    t = tables.add_parser(
+        "table4", help="C2ST of multi-protein models' joint samples against the all-proteins truth",
+        description="Table 4 (beyond the paper): the C2ST score of each model's joint samples (one red with "
+        "every protein's green) against the simulator's all-proteins truth at the model's last iteration. "
+        "Columns model,mean,std,n_splits. Lower is better.",
+    )
+    t.add_argument("--c2st", nargs="+", action="extend", required=True, type=_named_path, metavar="MODEL=PATH",
+                   help="a model's joint C2ST file, e.g. wgangp-star=results/c2st/joint/wgangp-star.csv")
+    for name, t in tables.choices.items():
+        t.add_argument("--out", required=True, metavar="OUT.csv", help="table file to write (OUT.md beside it)")
+        if name != "table3":
+            t.add_argument("--evaluator", default="wgangp", choices=("gan", "wgan", "wgangp"), help=evaluator_help)
+        t.set_defaults(func=_table)
+
+    p = commands.add_parser(
+        "figure", help="one figure of the paper as a PNG (200 dpi)",
+        description="Draw one figure of the paper as a PNG at 200 dpi: cells in red (Bgs4) and green (the "
+        "protein) on black, or C2ST curves. The file appears only when complete.",
+    )
+    figures = p.add_subparsers(dest="figure", metavar="<figure>", required=True)
+    star_help = ("a star-shaped (or multi-channel) generator file, e.g. "
+                 "wgangp-star=results/models/wgangp-star/generator_50000.pt")
+
+    f = figures.add_parser(
+        "figure1", help="star-shaped samples (one red, every green) beside real cells",
+        description="Figure 1: real test cells of each protein (left) beside a star-shaped model's samples "
+        "(right): each column one latent, hence one red, each row one protein's green on it.",
+    )
+    f.add_argument("--generator", nargs=1, type=_named_path, required=True, metavar="MODEL=PATH", help=star_help)
+    f.add_argument("--cells", required=True, metavar="CELLS.h5", help="cell store (real test cells)")
+    f.add_argument("--latents", type=int, default=8, metavar="N", help="generated columns (default: 8)")
+    f.add_argument("--real-cells", type=int, default=4, metavar="N", help="real cells per protein (default: 4)")
+
+    f = figures.add_parser(
+        "figure3", help="joint models' samples at early, middle and final checkpoints",
+        description="Figure 3: samples of joint models (e.g. wgangp-sep, gan-sep) at each given checkpoint, "
+        "the same latents in every row of a model, below a row of real cells.",
+    )
+    f.add_argument("--generator", nargs="+", action="extend", type=_named_path, required=True,
+                   metavar="MODEL=PATH", help="generator files, one per checkpoint, e.g. "
+                   "gan-sep=results/models/gan-sep/generator_1000.pt (repeat MODEL for each checkpoint)")
+    f.add_argument("--cells", required=True, metavar="CELLS.h5", help="cell store (real test cells)")
+    f.add_argument("--samples", type=int, default=8, metavar="N", help="samples per checkpoint (default: 8)")
+
+    f = figures.add_parser(
+        "figure4", help="separable models: groups of samples sharing the red part of z",
+        description="Figure 4: for separable joint models (e.g. wgangp-sep, gan-sep), rows of samples that "
+        "share the red part of z: the red cell is fixed along a row, the greens should vary (identical "
+        "greens are mode collapse).",
+    )
+    f.add_argument("--generator", nargs="+", action="extend", type=_named_path, required=True,
+                   metavar="MODEL=PATH", help="separable joint generator files, one per model")
+    f.add_argument("--groups", type=int, default=4, metavar="N", help="rows per model (default: 4)")
+    f.add_argument("--group-size", type=int, default=8, metavar="N",
+                   help="samples sharing one red (default: 8, as the paper)")
+
+    f = figures.add_parser(
+        "figure6", help="held-out cells, their nearest training cells and reconstructions",
+        description="Figure 6: per protein, a few held-out cells: the target, its nearest training cell and "
+        "each model's reconstruction, from the reconstructions' examples.h5 files.",
+    )
+    f.add_argument("--reconstruction", nargs="+", action="extend", type=_mode_model_path, required=True,
+                   metavar="MODE/MODEL=PATH", help="a reconstruction's examples file, e.g. "
+                   "regular/wgangp-star=results/reconstruction/regular/wgangp-star/examples.h5")
+    f.add_argument("--cells-per-protein", type=int, default=3, metavar="N", help="cells per protein (default: 3)")
+
+    f = figures.add_parser(
+        "figure7", help="latent interpolation from a short to a dividing cell (PNG strip + GIF)",
+        description="Figure 7: a slerp path through a star-shaped model's latent space from a short cell to "
+        "a long (dividing) one, found by measuring the red length of many seeded samples; every protein's "
+        "green on the shared red. Writes the PNG strip and a looping GIF.",
+    )
+    f.add_argument("--generator", nargs=1, type=_named_path, required=True, metavar="MODEL=PATH", help=star_help)
+    f.add_argument("--gif", default=None, metavar="OUT.gif", help="animation to write (default: OUT with .gif)")
+    f.add_argument("--steps", type=int, default=11, metavar="N", help="cells along the PNG strip (default: 11)")
+    f.add_argument("--frames", type=int, default=40, metavar="N", help="GIF frames one way (default: 40)")
+    f.add_argument("--candidates", type=int, default=512, metavar="N",
+                   help="latents sampled to find a short and a long cell (default: 512)")
+
+    f = figures.add_parser(
+        "figure8", help="C2ST score against generator iterations for the joint models",
+        description="Figure 8: for each evaluator (one panel) and joint model, the median C2ST score over "
+        "splits with its 10-90 percentile band against the generator iteration (log axis). With --table "
+        "also the long table model,evaluator,iteration,split,score (+ Markdown).",
+    )
+    f.add_argument("--c2st", nargs="+", action="extend", type=_named_path, required=True, metavar="MODEL=PATH",
+                   help="fake-vs-real files, e.g. gan-sep=results/c2st/fake/gan-sep/wgan.csv "
+                   "(repeat MODEL for each evaluator's file)")
+    f.add_argument("--table", default=None, metavar="OUT.csv",
+                   help="also write the scores, e.g. results/tables/figure8_c2st_vs_iterations.csv")
+    for name, f in figures.choices.items():
+        f.add_argument("--out", required=True, metavar="OUT.png", help="figure file to write")
+        if name in ("figure1", "figure3", "figure4", "figure7"):
+            f.add_argument("--seed", type=int, default=0, help="seed of the latents and real cells (default: 0)")
+        _add_threads(f)
+        f.set_defaults(func=_figure)
+
+
 # --------------------------------------------------------------------------- parser
 
 def _add_threads(parser: argparse.ArgumentParser) -> None:
@@ -300,6 +645,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_threads(p)
     p.set_defaults(func=_sample)
 
+    _add_c2st_command(commands)
+    _add_reconstruct_command(commands)
+    _add_report_commands(commands)
     return parser
 
 

@@ -1,0 +1,411 @@
+"""The classifier two-sample test (C2ST): fresh critics trained to tell two sample sets apart.
+
+One *comparison* (a critic group) pits set A against set B on one split: the critic trains on their
+training halves (A plays "real", B "fake" in the evaluator's loss) and is scored on their held-out
+halves. All comparisons of a job train together as one grouped DCGAN critic
+(:class:`biogans.models.Critic`); the loss is summed over groups, so each group's gradients are its
+own. Every random draw of a group (initial weights, batch rows, flips, penalty interpolates, held-out
+order and flips) comes from that group's own ``torch.Generator``, seeded from (seed, protein, versus,
+split), so its result does not depend on which groups run beside it.
+
+Results per comparison:
+- ``score``: minus the evaluator's critic loss on the held-out halves, averaged over passes (the
+  paper's C2ST; WGAN-GP: mean critic difference minus lambda x gradient penalty; ~0 or slightly
+  negative for one distribution, positive when the critic separates the sets);
+- ``accuracy`` / ``p_value``: the classic C2ST (Lopez-Paz & Oquab 2017): held-out cells classified as
+  A when their pass-averaged critic score is above the midpoint of the mean scores of the two
+  training halves; one-sided binomial p-value of that many correct under chance (1/2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+from torch import nn
+
+from biogans.data.splits import stable_id
+from biogans.errors import BiogansError
+from biogans.files import atomic_path
+from biogans.models import Critic
+from biogans.train.loop import resolve_device
+from biogans.train.objectives import OBJECTIVES, WGANGP, Objective, get_objective, penalty_terms
+
+#: Columns of a C2ST result file, one row per comparison and split.
+COLUMNS = ("evaluator", "iteration", "protein", "versus", "split", "score", "accuracy", "p_value")
+#: The evaluators: the critic losses and optimisers of the three GAN objectives.
+EVALUATORS = tuple(OBJECTIVES)
+#: Training steps whose random draws each group makes at once (fixed: independent of the group count).
+DRAW_CHUNK = 32
+#: Critics trained at once on the CPU by default: bigger grouped networks run slower there (their
+#: activations leave the caches), while a GPU takes every group at once.
+CPU_GROUPS = 5
+
+
+@dataclass(frozen=True)
+class C2STOptions:
+    """Settings of one C2ST job (the paper: WGAN-GP, 5000 steps, batch 64, ndf 64, 5 passes)."""
+
+    evaluator: str = "wgangp"
+    steps: int = 5000
+    batch_size: int = 64
+    ndf: int = 64
+    passes: int = 5
+    seed: int = 0
+    #: auto (CUDA if available), cpu, cuda, cuda:N
+    device: str = "auto"
+    #: learning rate (None: the evaluator's own, as in the paper); a larger one needs fewer steps
+    lr: float | None = None
+    #: critics trained at once (0: all on a GPU, CPU_GROUPS on the CPU); results do not depend on it
+    max_groups: int = 0
+
+    def __post_init__(self) -> None:
+        if self.evaluator not in EVALUATORS:
+            raise BiogansError(f"unknown evaluator {self.evaluator!r} (expected one of {', '.join(EVALUATORS)})")
+        for name in ("steps", "batch_size", "ndf", "passes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise BiogansError(f"C2ST {name} must be a positive integer, got {value!r}")
+        if self.max_groups < 0:
+            raise BiogansError(f"C2ST max_groups must be 0 (automatic) or positive, got {self.max_groups}")
+        if self.lr is not None and not self.lr > 0:
+            raise BiogansError(f"C2ST learning rate must be positive, got {self.lr}")
+
+    def torch_device(self) -> torch.device:
+        return resolve_device(self.device)
+
+    def objective(self) -> Objective:
+        """The evaluator: its critic loss, optimiser (with ``lr`` if given) and post-step hook."""
+        return get_objective(self.evaluator, **({} if self.lr is None else {"lr": self.lr}))
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One critic group: sets A and B, each as rows of the job's image bank in a training and a
+    held-out half, with the labels of its result row."""
+
+    protein: str
+    versus: str
+    split: int
+    a_train: np.ndarray
+    a_held: np.ndarray
+    b_train: np.ndarray
+    b_held: np.ndarray
+    iteration: int | None = None
+
+    def seed(self, base: int) -> int:
+        """This group's seed: a function of (base, protein, versus, split) only."""
+        entropy = [base, stable_id(self.protein), stable_id(self.versus), self.split]
+        return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] >> 1)
+
+    def check(self, source: str) -> None:
+        """Raise BiogansError (prefixed by ``source``) if a half has no cells."""
+        halves = (("A", self.protein, "training", self.a_train), ("A", self.protein, "held-out", self.a_held),
+                  ("B", self.versus, "training", self.b_train), ("B", self.versus, "held-out", self.b_held))
+        for which, name, half, rows in halves:
+            if len(rows) < 1:
+                raise BiogansError(f"{source}: split {self.split} of {self.protein} vs {self.versus}: the {half} "
+                                   f"half of set {which} ({name}) has no cells (each half needs at least 1)")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One comparison's result: held-out score, and correct of n held-out cells classified."""
+
+    score: float
+    correct: int
+    n: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n
+
+    @property
+    def p_value(self) -> float:
+        return binomial_p_value(self.correct, self.n)
+
+
+def binomial_p_value(correct: int | np.ndarray, n: int | np.ndarray) -> float | np.ndarray:
+    """P(X >= correct) for X ~ Binomial(n, 1/2): the accuracy C2ST's one-sided p-value."""
+    return stats.binom.sf(np.asarray(correct) - 1, n, 0.5)
+
+
+def run_c2st(bank: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions,
+             source: str = "C2ST") -> list[Outcome]:
+    """Train and score one fresh critic per comparison; ``bank`` [N, C, H, W] holds every cell in [-1, 1].
+
+    The comparisons run as grouped critics, ``options.max_groups`` at a time (by default all on a GPU,
+    :data:`CPU_GROUPS` on the CPU). ``source`` (the file the halves come from) prefixes the error
+    raised for an empty half.
+    """
+    if not comparisons:
+        raise BiogansError(f"{source}: nothing to compare")
+    for comparison in comparisons:
+        comparison.check(source)
+    device = options.torch_device()
+    size = options.max_groups or (CPU_GROUPS if device.type == "cpu" else len(comparisons))
+    pixels = channels_last_cells(bank.to(device))
+    outcomes: list[Outcome] = []
+    for start in range(0, len(comparisons), size):
+        outcomes += _run_groups(pixels, comparisons[start:start + size], options)
+    return outcomes
+
+
+def _run_groups(pixels: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions) -> list[Outcome]:
+    objective = options.objective()
+    generators = [torch.Generator().manual_seed(c.seed(options.seed)) for c in comparisons]
+    critic = train_critics(pixels, comparisons, generators, objective, options)
+    critic.eval()
+    thresholds = _training_midpoints(critic, pixels, comparisons, options.batch_size)
+    scores, correct, n = _held_out(critic, objective, pixels, comparisons, generators, thresholds, options)
+    return [Outcome(float(s), int(k), int(m)) for s, k, m in zip(scores, correct, n)]
+
+
+# --------------------------------------------------------------------------- training
+
+def new_critics(channels: int, height: int, width: int, generators: Sequence[torch.Generator],
+                ndf: int, batchnorm: bool) -> Critic:
+    """A grouped critic whose group g has the paper's initialisation drawn from ``generators[g]``."""
+    with torch.random.fork_rng(devices=[]):  # the constructor's own draws leave torch's global RNG as it was
+        critic = Critic(channels, ndf, len(generators), batchnorm, height, width)
+    with torch.no_grad():
+        for layer in critic.modules():
+            if isinstance(layer, nn.Conv2d):
+                for block, generator in zip(layer.weight.chunk(len(generators)), generators):
+                    nn.init.normal_(block, 0.0, 0.02, generator=generator)
+            elif isinstance(layer, nn.BatchNorm2d):
+                for block, generator in zip(layer.weight.chunk(len(generators)), generators):
+                    nn.init.normal_(block, 1.0, 0.02, generator=generator)
+    return critic
+
+
+def train_critics(pixels: torch.Tensor, comparisons: Sequence[Comparison], generators: Sequence[torch.Generator],
+                  objective: Objective, options: C2STOptions) -> Critic:
+    """``options.steps`` critic updates on batches of the training halves (with replacement, random flips);
+    ``pixels``: the bank as :func:`channels_last_cells`."""
+    _, height, width, channels = pixels.shape
+    critic = new_critics(channels, height, width, generators, options.ndf, objective.critic_batchnorm)
+    critic = critic.to(pixels.device, pixels.dtype, memory_format=torch.channels_last)
+    optimizer = objective.critic_optimizer(critic.parameters())
+    critic.train()
+    for rows_a, rows_b, flips, alpha in _training_draws(comparisons, generators, options, pixels.device):
+        a = gather_cells(pixels, rows_a, flips[:2])
+        b = gather_cells(pixels, rows_b, flips[2:])
+        loss = objective.critic_loss(critic, a, b, alpha=alpha).sum()
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        objective.after_critic_step(critic)
+    return critic
+
+
+def _training_draws(comparisons: Sequence[Comparison], generators: Sequence[torch.Generator],
+                    options: C2STOptions, device: torch.device) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Per step: bank rows of A and B [B, G], flips [4, B, G] (A horizontal, A vertical, B h, B v) and
+    penalty weights [B, G]; each group draws ``DRAW_CHUNK`` steps at a time from its own generator."""
+    batch = options.batch_size
+    halves = [(torch.from_numpy(c.a_train), torch.from_numpy(c.b_train)) for c in comparisons]
+    for start in range(0, options.steps, DRAW_CHUNK):
+        k = min(DRAW_CHUNK, options.steps - start)
+        rows_a, rows_b, uniforms = [], [], []
+        for (a_rows, b_rows), generator in zip(halves, generators):
+            rows_a.append(a_rows[torch.randint(len(a_rows), (k, batch), generator=generator)])
+            rows_b.append(b_rows[torch.randint(len(b_rows), (k, batch), generator=generator)])
+            uniforms.append(torch.rand(k, 5, batch, generator=generator))
+        rows_a = torch.stack(rows_a, -1).to(device)
+        rows_b = torch.stack(rows_b, -1).to(device)
+        uniforms = torch.stack(uniforms, -1).to(device)
+        flips = uniforms[:, :4] < 0.5
+        for i in range(k):
+            yield rows_a[i], rows_b[i], flips[i], uniforms[i, 4]
+
+
+def channels_last_cells(bank: torch.Tensor) -> torch.Tensor:
+    """Cells [N, C, H, W] -> [N, H, W, C]: each pixel's channels contiguous, for :func:`gather_cells`."""
+    return bank.permute(0, 2, 3, 1).contiguous()
+
+
+def gather_cells(pixels: torch.Tensor, rows: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
+    """Critic input [B, G*C, H, W] in channels-last memory from cells ``rows`` [B, G] of ``pixels``
+    [N, H, W, C], each flipped horizontally where ``flips[0]`` and vertically where ``flips[1]``
+    ([2, B, G] booleans): one gather of pixels, flips folded into the pixel indices."""
+    _, height, width, channels = pixels.shape
+    y = torch.arange(height, device=rows.device)[None, :, None]
+    x = torch.arange(width, device=rows.device)[None, :, None]
+    y = torch.where(flips[1][:, None], height - 1 - y, y) * width  # [B, H, G]
+    x = torch.where(flips[0][:, None], width - 1 - x, x)  # [B, W, G]
+    pixel = (rows * (height * width))[:, None, None] + y[:, :, None] + x[:, None]  # [B, H, W, G]
+    gathered = pixels.view(-1, channels).index_select(0, pixel.view(-1))
+    return gathered.view(*pixel.shape[:3], -1).permute(0, 3, 1, 2)
+
+
+# --------------------------------------------------------------------------- scoring
+
+def _padded(row_sets: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Row arrays of different lengths -> rows [N, G] (padded with each set's first row) and mask [N, G]."""
+    length = max(len(rows) for rows in row_sets)
+    rows = np.stack([np.resize(r, length) for r in row_sets], 1)
+    mask = np.arange(length)[:, None] < np.array([len(r) for r in row_sets])[None]
+    return torch.from_numpy(rows), torch.from_numpy(mask)
+
+
+@torch.no_grad()
+def _training_midpoints(critic: Critic, pixels: torch.Tensor, comparisons: Sequence[Comparison],
+                        chunk: int) -> torch.Tensor:
+    """Per group, the midpoint of the critic's mean scores on the A and B training halves (no flips)."""
+    means = []
+    for halves in ([c.a_train for c in comparisons], [c.b_train for c in comparisons]):
+        rows, mask = (t.to(pixels.device) for t in _padded(halves))
+        no_flips = torch.zeros(2, *rows.shape, dtype=torch.bool, device=pixels.device)
+        total = torch.zeros(len(comparisons), device=pixels.device, dtype=pixels.dtype)
+        for i in range(0, len(rows), chunk):
+            scores = critic(gather_cells(pixels, rows[i:i + chunk], no_flips[:, i:i + chunk]))
+            total += (scores * mask[i:i + chunk]).sum(0)
+        means.append(total / mask.sum(0))
+    return (means[0] + means[1]) / 2
+
+
+@dataclass
+class _Pass:
+    """One held-out pass: every held-out cell once in a random order, A and B cycled to a common
+    length per group (the penalty's pairs), padded across groups. Tensors are [N, G]."""
+
+    rows_a: torch.Tensor
+    rows_b: torch.Tensor
+    cell_a: torch.Tensor  # index of the cell within its held-out half
+    cell_b: torch.Tensor
+    first_a: torch.Tensor  # position scores A's cell for the first time in the pass
+    first_b: torch.Tensor
+    pair: torch.Tensor  # position holds a penalty pair of this group
+    flips: torch.Tensor  # [4, N, G]
+    alpha: torch.Tensor
+
+
+def _draw_pass(comparisons: Sequence[Comparison], generators: Sequence[torch.Generator],
+               device: torch.device) -> _Pass:
+    sizes = [(len(c.a_held), len(c.b_held)) for c in comparisons]
+    pairs = [max(n_a, n_b) for n_a, n_b in sizes]
+    length = max(pairs)
+    cell_a = torch.zeros(length, len(comparisons), dtype=torch.long)
+    cell_b = torch.zeros_like(cell_a)
+    uniforms = torch.full((5, length, len(comparisons)), 0.5)
+    for g, ((n_a, n_b), n_pairs, generator) in enumerate(zip(sizes, pairs, generators)):
+        position = torch.arange(n_pairs)
+        cell_a[:n_pairs, g] = torch.randperm(n_a, generator=generator)[position % n_a]
+        cell_b[:n_pairs, g] = torch.randperm(n_b, generator=generator)[position % n_b]
+        uniforms[:, :n_pairs, g] = torch.rand(5, n_pairs, generator=generator)
+    position = torch.arange(length)[:, None]
+    n_a, n_b = (torch.tensor(n) for n in zip(*sizes))
+    held_a = [torch.from_numpy(c.a_held) for c in comparisons]
+    held_b = [torch.from_numpy(c.b_held) for c in comparisons]
+    rows_a = torch.stack([held_a[g][cell_a[:, g]] for g in range(len(comparisons))], 1)
+    rows_b = torch.stack([held_b[g][cell_b[:, g]] for g in range(len(comparisons))], 1)
+    tensors = dict(rows_a=rows_a, rows_b=rows_b, cell_a=cell_a, cell_b=cell_b, first_a=position < n_a,
+                   first_b=position < n_b, pair=position < torch.tensor(pairs), flips=uniforms[:4] < 0.5,
+                   alpha=uniforms[4])
+    return _Pass(**{name: t.to(device) for name, t in tensors.items()})
+
+
+def _held_out(critic: Critic, objective: Objective, pixels: torch.Tensor, comparisons: Sequence[Comparison],
+              generators: Sequence[torch.Generator], thresholds: torch.Tensor,
+              options: C2STOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score (minus the held-out critic loss, mean over passes) and correct classifications per group."""
+    device, groups, like = pixels.device, len(comparisons), dict(device=pixels.device, dtype=pixels.dtype)
+    n_a = torch.tensor([len(c.a_held) for c in comparisons], device=device)
+    n_b = torch.tensor([len(c.b_held) for c in comparisons], device=device)
+    cell_scores_a = torch.zeros(int(n_a.max()), groups, **like)
+    cell_scores_b = torch.zeros(int(n_b.max()), groups, **like)
+    score = torch.zeros(groups, **like)
+    penalty = objective.penalty if isinstance(objective, WGANGP) else 0.0
+    for _ in range(options.passes):
+        p = _draw_pass(comparisons, generators, device)
+        loss_a, loss_b, penalties = (torch.zeros(groups, **like) for _ in range(3))
+        for i in range(0, len(p.rows_a), options.batch_size):
+            rows = slice(i, i + options.batch_size)
+            a = gather_cells(pixels, p.rows_a[rows], p.flips[:2, rows])
+            b = gather_cells(pixels, p.rows_b[rows], p.flips[2:, rows])
+            with torch.no_grad():
+                scores_a, scores_b = critic(a), critic(b)
+                cell_loss_a, cell_loss_b = objective.cell_losses(scores_a, scores_b)
+                loss_a += (cell_loss_a * p.first_a[rows]).sum(0)
+                loss_b += (cell_loss_b * p.first_b[rows]).sum(0)
+                cell_scores_a.scatter_add_(0, p.cell_a[rows], scores_a * p.first_a[rows])
+                cell_scores_b.scatter_add_(0, p.cell_b[rows], scores_b * p.first_b[rows])
+            if penalty:
+                with torch.enable_grad():
+                    terms = penalty_terms(critic, a, b, p.alpha[rows], create_graph=False).detach()
+                penalties += (terms * p.pair[rows]).sum(0)
+        score -= loss_a / n_a + loss_b / n_b + penalty * penalties / p.pair.sum(0)
+    score /= options.passes
+    correct = ((cell_scores_a / options.passes > thresholds) & _valid(n_a, len(cell_scores_a))).sum(0) \
+        + ((cell_scores_b / options.passes <= thresholds) & _valid(n_b, len(cell_scores_b))).sum(0)
+    return score.cpu().numpy(), correct.cpu().numpy(), (n_a + n_b).cpu().numpy()
+
+
+def _valid(sizes: torch.Tensor, length: int) -> torch.Tensor:
+    return torch.arange(length, device=sizes.device)[:, None] < sizes[None]
+
+
+# --------------------------------------------------------------------------- results
+
+def result_rows(evaluator: str, comparisons: Sequence[Comparison], outcomes: Sequence[Outcome]) -> pd.DataFrame:
+    """One row per comparison: the columns of :data:`COLUMNS`, plus ``correct`` and ``n`` (the
+    classified held-out cells, for pooling; not written to the CSV)."""
+    return pd.DataFrame({
+        "evaluator": evaluator,
+        "iteration": pd.array([c.iteration for c in comparisons], dtype="Int64"),
+        "protein": [c.protein for c in comparisons],
+        "versus": [c.versus for c in comparisons],
+        "split": [c.split for c in comparisons],
+        "score": [o.score for o in outcomes],
+        "accuracy": [o.accuracy for o in outcomes],
+        "p_value": [o.p_value for o in outcomes],
+        "correct": [o.correct for o in outcomes],
+        "n": [o.n for o in outcomes],
+    })
+
+
+def mean_over_proteins(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows ``protein = all`` per (evaluator, iteration, versus, split): the mean of the per-protein
+    scores; accuracy and p-value of the pooled classifications (correct and n summed over proteins)."""
+    pooled = rows.groupby(["evaluator", "iteration", "versus", "split"], dropna=False, sort=False).agg(
+        score=("score", "mean"), correct=("correct", "sum"), n=("n", "sum")).reset_index()
+    pooled["protein"] = "all"
+    pooled["accuracy"] = pooled["correct"] / pooled["n"]
+    pooled["p_value"] = binomial_p_value(pooled["correct"].to_numpy(), pooled["n"].to_numpy())
+    return pooled.loc[:, list(rows.columns)]
+
+
+def write_results(results: pd.DataFrame, path: str | Path) -> None:
+    """Write the :data:`COLUMNS` of a result table as CSV, atomically (iteration empty where undefined)."""
+    with atomic_path(path) as tmp:
+        results.loc[:, list(COLUMNS)].to_csv(tmp, index=False, float_format="%.6g")
+
+
+def read_results(path: str | Path) -> pd.DataFrame:
+    """Read a C2ST result CSV, checking its columns."""
+    path = Path(path)
+    if not path.is_file():
+        raise BiogansError(f"{path}: no such file")
+    try:
+        results = pd.read_csv(path, dtype={"iteration": "Int64", "protein": str, "versus": str})
+    except (ValueError, pd.errors.ParserError) as exc:
+        raise BiogansError(f"{path}: not a C2ST result table ({str(exc).splitlines()[0]})") from None
+    missing = [c for c in COLUMNS if c not in results.columns]
+    if missing:
+        raise BiogansError(f"{path}: not a C2ST result table (no column {', '.join(missing)})")
+    return results
+
+
+def summary(results: str | Path | pd.DataFrame) -> pd.DataFrame:
+    """Per (evaluator, iteration, protein, versus): mean, std and n_splits of the score, mean accuracy
+    and median p-value over the splits (the tables' cells)."""
+    frame = results if isinstance(results, pd.DataFrame) else read_results(results)
+    grouped = frame.groupby(["evaluator", "iteration", "protein", "versus"], dropna=False, sort=False)
+    return grouped.agg(mean=("score", "mean"), std=("score", "std"), n_splits=("score", "size"),
+                       accuracy=("accuracy", "mean"), p_value=("p_value", "median")).reset_index()
