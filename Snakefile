@@ -14,6 +14,8 @@ configfile: "config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
+include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -21,3 +23,4 @@ rule all:
     input:
         rules.data.input,
         rules.models.input,
+        report_targets(),

@@ -100,6 +100,7 @@ def _train(args: argparse.Namespace) -> None:
         ndf=args.ndf,
         red_portion=args.red_portion,
         critic_steps=args.critic_steps,
+        lr=args.lr,
         seed=args.seed,
         device=args.device,
         bf16=args.bf16,
@@ -180,6 +181,13 @@ def _add_reconstruct_command(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
     _add_threads(p)
     p.set_defaults(func=_reconstruct)
+
+
+def _bench(args: argparse.Namespace) -> None:
+    from biogans.bench import run
+
+    _set_threads(args.threads)
+    run(args.cases, quick=args.quick)
 
 
 def _add_c2st_command(commands: argparse._SubParsersAction) -> None:
@@ -606,6 +614,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="red share of a separable model's channels (default: the model's, 0.5 or 1/7)")
     p.add_argument("--critic-steps", type=int, default=None, metavar="K",
                    help="critic updates per generator update (default: the objective's, 1 or 5)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="learning rate of both networks (default: the objective's, 2e-4 gan, 5e-5 wgan, 1e-4 wgangp)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (off by default)")
@@ -648,6 +658,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_c2st_command(commands)
     _add_reconstruct_command(commands)
     _add_report_commands(commands)
+
+    p = commands.add_parser(
+        "bench", help="speed measurements, each beside a plain baseline of the same math",
+        description="Print timings: 'data' (simulate, preprocess, splits and neighbours for 8 proteins x "
+        "2,000 cells; neighbour-search memory beside an unblocked search), 'train' (seconds per iteration "
+        "of each architecture at paper width; the star-shaped step batched vs a per-protein loop), 'c2st' "
+        "(ten splits' critics trained together vs one at a time). Numbers vary with the machine's load: "
+        "compare the ratios of one run.",
+    )
+    p.add_argument("cases", nargs="*", choices=["data", "train", "c2st"], metavar="CASE",
+                   help="cases to run: data, train, c2st (default: all)")
+    p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke check of the cases")
+    p.add_argument("--threads", type=int, default=2, metavar="N", help="torch threads (default: 2)")
+    p.set_defaults(func=_bench)
     return parser
 
 

@@ -273,7 +273,9 @@ def _training_midpoints(critic: Critic, pixels: torch.Tensor, comparisons: Seque
 @dataclass
 class _Pass:
     """One held-out pass: every held-out cell once in a random order, A and B cycled to a common
-    length per group (the penalty's pairs), padded across groups. Tensors are [N, G]."""
+    length per group and padded across groups; the first min(n_a, n_b) positions of a group are its
+    penalty's pairs (each cell in at most one pair, and the penalty, which needs a backward pass, is
+    computed on those only). Tensors are [N, G]."""
 
     rows_a: torch.Tensor
     rows_b: torch.Tensor
@@ -281,7 +283,7 @@ class _Pass:
     cell_b: torch.Tensor
     first_a: torch.Tensor  # position scores A's cell for the first time in the pass
     first_b: torch.Tensor
-    pair: torch.Tensor  # position holds a penalty pair of this group
+    pair: torch.Tensor  # position holds a penalty pair of this group (a prefix of the positions)
     flips: torch.Tensor  # [4, N, G]
     alpha: torch.Tensor
 
@@ -306,7 +308,7 @@ def _draw_pass(comparisons: Sequence[Comparison], generators: Sequence[torch.Gen
     rows_a = torch.stack([held_a[g][cell_a[:, g]] for g in range(len(comparisons))], 1)
     rows_b = torch.stack([held_b[g][cell_b[:, g]] for g in range(len(comparisons))], 1)
     tensors = dict(rows_a=rows_a, rows_b=rows_b, cell_a=cell_a, cell_b=cell_b, first_a=position < n_a,
-                   first_b=position < n_b, pair=position < torch.tensor(pairs), flips=uniforms[:4] < 0.5,
+                   first_b=position < n_b, pair=position < torch.minimum(n_a, n_b), flips=uniforms[:4] < 0.5,
                    alpha=uniforms[4])
     return _Pass(**{name: t.to(device) for name, t in tensors.items()})
 
@@ -336,10 +338,12 @@ def _held_out(critic: Critic, objective: Objective, pixels: torch.Tensor, compar
                 loss_b += (cell_loss_b * p.first_b[rows]).sum(0)
                 cell_scores_a.scatter_add_(0, p.cell_a[rows], scores_a * p.first_a[rows])
                 cell_scores_b.scatter_add_(0, p.cell_b[rows], scores_b * p.first_b[rows])
-            if penalty:
+            paired = int(p.pair[rows].any(1).sum())  # the pairs are a prefix of the positions
+            if penalty and paired:
                 with torch.enable_grad():
-                    terms = penalty_terms(critic, a, b, p.alpha[rows], create_graph=False).detach()
-                penalties += (terms * p.pair[rows]).sum(0)
+                    terms = penalty_terms(critic, a[:paired], b[:paired], p.alpha[rows][:paired],
+                                          create_graph=False).detach()
+                penalties += (terms * p.pair[rows][:paired]).sum(0)
         score -= loss_a / n_a + loss_b / n_b + penalty * penalties / p.pair.sum(0)
     score /= options.passes
     correct = ((cell_scores_a / options.passes > thresholds) & _valid(n_a, len(cell_scores_a))).sum(0) \

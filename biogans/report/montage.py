@@ -52,3 +52,24 @@ def save_png(path: str | Path, rgb: np.ndarray, scale: int = 1) -> None:
         image = image.resize((image.width * scale, image.height * scale), Image.NEAREST)
     with atomic_path(path) as tmp:
         image.save(tmp, format="PNG")
+
+
+def cell_rows(cells: torch.Tensor | np.ndarray, pad: int = 2, background: float = 1.0) -> np.ndarray:
+    """A picture of cells laid out [R, C, 2, H, W] (in [-1, 1]): R rows of C cells each."""
+    rows, columns = cells.shape[:2]
+    return grid(to_rgb(cells.reshape(rows * columns, *cells.shape[2:])), columns, pad, background)
+
+
+def grid_centres(count: int, size: int, pad: int = 2) -> np.ndarray:
+    """Pixel centres of ``count`` rows (or columns) of ``size`` pixels in a :func:`grid` with ``pad``."""
+    return pad + np.arange(count) * (size + pad) + (size - 1) / 2
+
+
+def save_gif(path: str | Path, frames: list[np.ndarray], duration_ms: int = 120, scale: int = 1) -> None:
+    """Write RGB frames in [0, 1] as an animated GIF that loops forever (nearest-neighbour upscaled)."""
+    images = [Image.fromarray((np.clip(frame, 0, 1) * 255).round().astype(np.uint8)) for frame in frames]
+    if scale > 1:
+        images = [image.resize((image.width * scale, image.height * scale), Image.NEAREST) for image in images]
+    with atomic_path(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=duration_ms,
+                       loop=0, disposal=1)

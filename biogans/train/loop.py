@@ -69,6 +69,7 @@ class TrainOptions:
     ndf: int = 64
     red_portion: float | None = None
     critic_steps: int | None = None
+    lr: float | None = None
     seed: int = 0
     device: str = "auto"
     bf16: bool = False
@@ -141,8 +142,9 @@ class Trainer:
 
     def __init__(self, options: TrainOptions, sampler, device: torch.device):
         self.options = options
-        self.objective = get_objective(definition(options.model).objective, **(
-            {"critic_steps": options.critic_steps} if options.critic_steps else {}))
+        settings = {"critic_steps": options.critic_steps, "lr": options.lr}
+        self.objective = get_objective(definition(options.model).objective,
+                                       **{k: v for k, v in settings.items() if v is not None})
         self.spec = training_spec(options)
         torch.manual_seed(options.seed)
         self.generator = build(self.spec).to(device)

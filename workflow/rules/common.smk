@@ -147,9 +147,102 @@ def train_options(wildcards):
         value = model_setting(model, key)
         if value is not None:
             options.append(f"--{key.replace('_', '-')} {value}")
+    lr = (config["models"][model] or {}).get("lr") or TRAINING["lr"][PAPER_MODELS[model].objective]
+    if lr is not None:
+        options.append(f"--lr {lr}")
     return " ".join(options)
 
 
 def all_generators():
     """The final generator file of every configured model."""
     return [generator_file(m) for m in MODELS]
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+C2ST = config["c2st"]
+RECONSTRUCTION = config["reconstruction"]
+REPORT = config["report"]
+MODES = ["regular", "separable"]
+
+for _item, _names in REPORT.items():
+    _missing = [m for m in ([_names] if isinstance(_names, str) else _names) if m not in MODELS]
+    if _missing:
+        raise WorkflowError(
+            f"config: report.{_item} asks for models not defined in `models`: {', '.join(_missing)}"
+        )
+
+
+def c2st_options(evaluator):
+    """`biogans c2st` options from the config, for one evaluator."""
+    options = (
+        f"--evaluator {evaluator} --steps {C2ST['steps']} --batch-size {C2ST['batch_size']} "
+        f"--ndf {C2ST['ndf']} --passes {C2ST['passes']} --seed {C2ST['seed']} --device {C2ST['device']}"
+    )
+    if C2ST["lr"][evaluator] is not None:
+        options += f" --lr {C2ST['lr'][evaluator]}"
+    return options
+
+
+def fake_c2st_generators(wildcards):
+    """Generator files a fake-vs-real C2ST job evaluates: every checkpoint of the joint models that
+    Figure 8 shows (for the curve against iterations), else the final one."""
+    model = wildcards.model
+    if model in REPORT["figure8"]:
+        return [generator_file(model, i) for i in checkpoints(model)]
+    return [generator_file(model)]
+
+
+def fake_c2st_file(model, evaluator="wgangp"):
+    return f"results/c2st/fake/{model}/{evaluator}.csv"
+
+
+def reconstruction_modes(model):
+    """Both modes for separable models (red part of z first), the regular one otherwise."""
+    return MODES if PAPER_MODELS[model].separable else ["regular"]
+
+
+def reconstruction_runs(name):
+    """MODE/MODEL=PATH arguments for Table 3 (cells.csv) or Figure 6 (examples.h5)."""
+    return [
+        f"{mode}/{model}=results/reconstruction/{mode}/{model}/{name}"
+        for model in REPORT["table3"]
+        for mode in reconstruction_modes(model)
+    ]
+
+
+def reconstruction_files(name):
+    return [run.split("=", 1)[1] for run in reconstruction_runs(name)]
+
+
+def figure3_generators(wildcards=None):
+    """MODEL=PATH at the first, middle and last checkpoint of each Figure 3 model."""
+    runs = []
+    for model in REPORT["figure3"]:
+        steps = checkpoints(model)
+        for i in sorted({steps[0], steps[len(steps) // 2], steps[-1]}):
+            runs.append(f"{model}={generator_file(model, i)}")
+    return runs
+
+
+def named_files(runs):
+    """The paths of NAME=PATH arguments."""
+    return [run.split("=", 1)[1] for run in runs]
+
+
+def report_targets():
+    """Every table and figure (Table 4 only on synthetic data)."""
+    targets = [
+        "results/tables/table1_real_vs_real.csv",
+        "results/tables/table2_conditional.csv",
+        "results/tables/table3_reconstruction.csv",
+        "results/figures/figure1_teaser.png",
+        "results/figures/figure3_training_progress.png",
+        "results/figures/figure4_separable_samples.png",
+        "results/figures/figure6_reconstructions.png",
+        "results/figures/figure7_cell_cycle.png",
+        "results/figures/figure8_c2st_vs_iterations.png",
+    ]
+    if SOURCE == "synthetic":
+        targets.append("results/tables/table4_joint.csv")
+    return targets

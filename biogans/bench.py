@@ -1,0 +1,204 @@
+"""``biogans bench``: speed cases, each measured beside a plain baseline of the same math.
+
+Numbers are printed, never asserted: the machines this runs on are shared and noisy, so compare
+the ratios measured side by side in one run. Cases:
+- ``data``: simulate + preprocess + splits + neighbours for 8 proteins x N cells (budget: 90 s for
+  N = 2,000 on 2 cores), and the neighbour search's peak memory for two store sizes beside an
+  unblocked full-distance-matrix search.
+- ``train``: seconds per training iteration (WGAN-GP, 5 critic steps) of every architecture, and one
+  star-shaped training step batched vs a per-protein loop of the same math.
+- ``c2st``: critic training steps for ten splits vectorised vs one split at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from biogans.proteins import MODELLED_PROTEINS
+
+
+def _timed(fn: Callable[[], object], repeat: int = 1, warmup: int = 0) -> float:
+    """Best wall-clock seconds of ``repeat`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        fn()
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _run_peak_rss(args: list[str]) -> tuple[float, float]:
+    """Run a ``biogans`` command in a child process: (seconds, peak resident memory in MB)."""
+    start = time.perf_counter()
+    process = subprocess.Popen([sys.executable, "-m", "biogans", *args], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise RuntimeError(f"biogans {' '.join(args)} failed: {process.stderr.read().decode()[-500:]}")
+    return time.perf_counter() - start, usage.ru_maxrss / 1024
+
+
+_UNBLOCKED = """
+import sys, torch
+from biogans.data.neighbours import red_vectors
+from biogans.data.store import read_store
+store = read_store(sys.argv[1])
+reds = {p: red_vectors(c) for p, c in store.items()}
+for other, cells in store.items():
+    refs = reds[other][cells.role_indices("train")]
+    queries = torch.cat([reds[p] for p in store if p != other])
+    torch.cdist(queries, refs).topk(5, dim=1, largest=False)
+"""
+
+
+def bench_data(cells_per_protein: int = 2000, workers: int = 2) -> None:
+    """The data stage end to end, and the neighbour search's memory beside an unblocked search."""
+    print(f"== data: 8 proteins x {cells_per_protein} cells, {workers} workers")
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        steps = [
+            ("simulate", ["simulate", str(tmp / "raw"), "--cells-per-protein", str(cells_per_protein),
+                          "--threads", str(workers)]),
+            ("preprocess", ["preprocess", str(tmp / "raw"), str(tmp / "cells.h5"), "--threads", str(workers)]),
+            ("splits", ["splits", str(tmp / "cells.h5"), str(tmp / "splits.h5")]),
+            ("neighbours", ["neighbours", str(tmp / "cells.h5"), str(tmp / "nn.h5"), "--threads", str(workers)]),
+        ]
+        total = 0.0
+        for name, args in steps:
+            seconds, _ = _run_peak_rss(args)
+            total += seconds
+            print(f"{name:>12}: {seconds:7.1f} s")
+        print(f"{'total':>12}: {total:7.1f} s   (budget 90 s for 2,000 cells per protein on 2 cores)")
+
+        print("-- neighbour search, peak memory (MB) by store size: blocked (biogans) vs unblocked cdist")
+        small = tmp / "small.h5"
+        from biogans.data.store import read_store, write_store
+
+        store = read_store(tmp / "cells.h5")
+        write_store(small, {p: _head(c, len(c) // 4) for p, c in store.items()}, source="bench")
+        for label, path in (("1/4 of the cells", small), ("all cells", tmp / "cells.h5")):
+            blocked_s, blocked_mb = _run_peak_rss(["neighbours", str(path), str(tmp / "nn2.h5"),
+                                                   "--block-size", "512", "--threads", str(workers)])
+            start = time.perf_counter()
+            process = subprocess.Popen([sys.executable, "-c", _UNBLOCKED, str(path)])
+            _, _, usage = os.wait4(process.pid, 0)
+            plain_s, plain_mb = time.perf_counter() - start, usage.ru_maxrss / 1024
+            print(f"{label:>18}: blocked {blocked_mb:7.0f} MB {blocked_s:6.1f} s | "
+                  f"unblocked {plain_mb:7.0f} MB {plain_s:6.1f} s   (both include the loaded store)")
+
+
+def _head(cells, n):
+    from biogans.data.store import CellSet
+
+    return CellSet(cells.images[:n], cells.meta.iloc[:n].reset_index(drop=True), cells.channels)
+
+
+def _train_step(generator, critic, objective, opt_g, opt_c, real, nz, critic_steps):
+    for _ in range(critic_steps):
+        with torch.no_grad():
+            fake = generator.to_critic(generator(torch.randn(len(real), nz)))
+        loss = objective.critic_loss(critic, real, fake).sum()
+        opt_c.zero_grad()
+        loss.backward()
+        opt_c.step()
+    loss = objective.generator_loss(critic, generator.to_critic(generator(torch.randn(len(real), nz)))).sum()
+    opt_g.zero_grad()
+    loss.backward()
+    opt_g.step()
+
+
+def bench_train(width: int = 64, batch_size: int = 64, repeat: int = 2) -> None:
+    """Seconds per WGAN-GP training iteration of each architecture, and the star-shaped step batched
+    vs a per-protein loop."""
+    from biogans.models import build, build_critic, spec_for
+    from biogans.train.objectives import get_objective
+
+    proteins = list(MODELLED_PROTEINS)
+    objective = get_objective("wgangp")
+    print(f"== train: WGAN-GP iteration (5 critic steps + 1 generator step), batch {batch_size}, "
+          f"{torch.get_num_threads()} threads")
+    cases = [("dcgan (wgangp)", "wgangp", {}), ("separable (wgangp-sep)", "wgangp-sep", {}),
+             ("star, 6 proteins (wgangp-star)", "wgangp-star", {}),
+             ("independent part (wgangp-independent)", "wgangp-independent", {}),
+             ("multichannel, paper width 224", "wgangp-multichannel", {"ngf": 224, "ndf": 224}),
+             ("multichannel-sep, paper width 224", "wgangp-multichannel-sep", {"ngf": 224, "ndf": 224})]
+    for label, name, widths in cases:
+        ngf, ndf = widths.get("ngf", width), widths.get("ndf", width)
+        spec = spec_for(name, proteins, ngf=ngf)
+        if spec["architecture"] == "independent":
+            spec = spec["parts"][0]
+        generator, critic = build(spec), build_critic(spec, ndf, batchnorm=False)
+        groups, channels = generator.critic_layout
+        real = torch.rand(batch_size, groups * channels, spec["height"], spec["width"]) * 2 - 1
+        opt_g, opt_c = objective.generator_optimizer(generator.parameters()), objective.critic_optimizer(critic.parameters())
+        seconds = _timed(lambda: _train_step(generator, critic, objective, opt_g, opt_c, real, spec["nz"], 5),
+                         repeat=repeat, warmup=1)
+        print(f"{label:>40}: {seconds:7.2f} s/iteration (ngf {ngf}, ndf {ndf})")
+
+    print(f"-- star-shaped step (6 towers + 6 critics, width {width}): batched vs per-protein loop")
+    spec = spec_for("wgangp-star", proteins, ngf=width)
+    star, critics = build(spec), build_critic(spec, width, batchnorm=False)
+    towers = [star.net.tower(p) for p in range(len(proteins))]
+    singles = [critics.group(p) for p in range(len(proteins))]
+    real = torch.rand(batch_size, 2 * len(proteins), 48, 80) * 2 - 1
+    z = torch.randn(batch_size, spec["nz"])
+
+    def batched():
+        fake = star.to_critic(star(z))
+        (objective.critic_loss(critics, real, fake.detach()).sum()
+         + objective.generator_loss(critics, fake).sum()).backward()
+
+    def loop():
+        for p, (tower, critic) in enumerate(zip(towers, singles)):
+            fake = tower(z)
+            (objective.critic_loss(critic, real[:, 2 * p:2 * p + 2], fake.detach()).sum()
+             + objective.generator_loss(critic, fake).sum()).backward()
+
+    t_batched, t_loop = _timed(batched, repeat=3, warmup=1), _timed(loop, repeat=3, warmup=1)
+    print(f"{'batched':>40}: {t_batched:7.2f} s")
+    print(f"{'per-protein loop':>40}: {t_loop:7.2f} s")
+    print(f"{'speed-up':>40}: {t_loop / t_batched:7.2f}x   (required: >= 1.5x)")
+
+
+def bench_c2st(splits: int = 10, steps: int = 4, settings: tuple[tuple[int, int], ...] = ((4, 16), (8, 32), (64, 64))) -> None:
+    """C2ST critic training for ``splits`` splits: vectorised (one grouped critic) vs one split at a
+    time, and the CPU default of 5 critics per grouped network, per evaluator and (ndf, batch)."""
+    from biogans.evaluate.c2st import CPU_GROUPS
+    from biogans.evaluate.c2st_bench import time_critic_steps
+
+    print(f"== c2st: ms per critic step for {splits} splits ({torch.get_num_threads()} threads)")
+    print(f"{'evaluator':>10} {'ndf':>4} {'batch':>5} {'all together':>13} {f'{CPU_GROUPS} at a time':>12} "
+          f"{'one at a time':>14} {'speed-up (all)':>15}")
+    for evaluator in ("gan", "wgan", "wgangp"):
+        for ndf, batch in settings:
+            times = time_critic_steps(evaluator, splits, ndf, batch, chunks=(0, CPU_GROUPS, 1), steps=steps,
+                                      repeats=1)
+            print(f"{evaluator:>10} {ndf:>4} {batch:>5} {times[0]:13.1f} {times[CPU_GROUPS]:12.1f} "
+                  f"{times[1]:14.1f} {times[1] / times[0]:14.2f}x")
+
+
+CASES: dict[str, Callable[..., None]] = {"data": bench_data, "train": bench_train, "c2st": bench_c2st}
+
+
+def run(cases: list[str], quick: bool = False) -> None:
+    """Run the named cases (all if empty); ``quick`` shrinks them for a smoke check."""
+    for name in cases or list(CASES):
+        if quick:
+            {"data": lambda: bench_data(cells_per_protein=100),
+             "train": lambda: bench_train(width=8, batch_size=8, repeat=1),
+             "c2st": lambda: bench_c2st(steps=2, settings=((4, 8),))}[name]()
+        else:
+            CASES[name]()
+        print(f"(peak memory of this process so far: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")
