@@ -9,6 +9,7 @@ and raises a one-line BiogansError for a missing or unsuitable input. Matplotlib
 from __future__ import annotations
 
 import contextlib
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -152,7 +153,8 @@ def figure6_reconstructions(examples: Mapping[tuple[str, str], str | Path], out:
         blocks.append(np.stack(columns, 1))  # [cells, columns, 2, H, W] uint8
     cells = [torch.from_numpy(to_unit_range(block)) for block in blocks]
     figure, axes = _panels(cells, direction="vertical")
-    names = ["target", "nearest\ntraining cell"] + [f"{model}\n({mode})" for mode, model in loaded]
+    # long model names wrap at their hyphens so that neighbouring column titles do not overlap
+    names = ["target", "nearest\ntraining cell"] + [f"{textwrap.fill(model, 12)}\n({mode})" for mode, model in loaded]
     for i, (ax, protein, block) in enumerate(zip(axes, proteins, cells)):
         _show_cells(ax, block, None, row_labels=[protein] + [""] * (len(block) - 1),
                     column_labels=names if i == 0 else None)

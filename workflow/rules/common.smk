@@ -6,7 +6,20 @@ from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 
-validate(config, "../schemas/config.schema.yaml")
+def validate_config(config):
+    """Validate (and fill in defaults of) the config; a violation is one line naming the key."""
+    try:
+        validate(config, "../schemas/config.schema.yaml")
+    except WorkflowError as error:
+        lines = str(error).splitlines()
+        problem = [l.split(": ", 1)[1] for l in lines if l.startswith("ValidationError: ")]
+        where = [l[len("On instance") :].rstrip(":") for l in lines if l.startswith("On instance")]
+        if not problem:
+            raise
+        raise WorkflowError(f"config{where[0] if where else ''}: {problem[0]}") from None
+
+
+validate_config(config)
 
 DATASET = config["dataset"]
 SOURCE = DATASET["source"]
