@@ -33,6 +33,7 @@ def workflow_copy(tmp_path: Path) -> Path:
     shutil.copy(ROOT / "Snakefile", work)
     shutil.copy(ROOT / "config.yaml", work)
     shutil.copytree(ROOT / "workflow", work / "workflow")
+    shutil.copytree(ROOT / "envs", work / "envs")
     return work
 
 
@@ -66,7 +67,7 @@ def test_a_figure_of_a_model_the_config_does_not_define_is_refused(tmp_path):
 
 def test_smoke_preset_builds_data_then_every_target_and_the_report(tmp_path):
     work = workflow_copy(tmp_path)
-    smoke = ["--cores", "2", "--configfile", "workflow/presets/smoke.yaml"]
+    smoke = ["--cores", "2", "--configfile=workflow/presets/smoke.yaml"]
 
     result = snakemake(work, *smoke, "data")
     assert result.returncode == 0, result.stderr[-3000:]
