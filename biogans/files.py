@@ -9,6 +9,10 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+import h5py
+
+from biogans.errors import BiogansError
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -44,6 +48,22 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def open_hdf5(path: str | os.PathLike, file_format: str, what: str) -> h5py.File:
+    """Open one of biogans' HDF5 files read-only: a one-line error for a missing or unreadable file,
+    or one whose ``format`` attribute is not ``file_format`` (``what`` names the kind of file)."""
+    path = Path(path)
+    if not path.is_file():
+        raise BiogansError(f"{path}: no such file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise BiogansError(f"{path}: not a readable HDF5 file ({str(exc).splitlines()[0]})") from None
+    if f.attrs.get("format") != file_format:
+        f.close()
+        raise BiogansError(f"{path}: not a {what} (format attribute missing or different)")
+    return f
 
 
 def _umask() -> int:

@@ -20,7 +20,7 @@ import torch
 
 from biogans.data.store import CellSet, read_store
 from biogans.errors import BiogansError
-from biogans.files import atomic_path
+from biogans.files import atomic_path, open_hdf5
 
 log = logging.getLogger(__name__)
 FORMAT = "biogans-neighbours/1"
@@ -96,12 +96,7 @@ def find_neighbours(cells_path: str | Path, out_path: str | Path, *, k: int = 5,
 
 def read_neighbours(path: str | Path, store: dict[str, CellSet]) -> dict[tuple[str, str], np.ndarray]:
     """{(A, B): [n_A, k] store rows of B's nearest training cells} for the proteins of ``store``."""
-    path = Path(path)
-    if not path.is_file():
-        raise BiogansError(f"{path}: no such file")
-    with h5py.File(path, "r") as f:
-        if f.attrs.get("format") != FORMAT:
-            raise BiogansError(f"{path}: not a biogans neighbours file")
+    with open_hdf5(path, FORMAT, "biogans neighbours file") as f:
         result = {}
         for a in store:
             if a not in f or f[a].attrs["n_cells"] != len(store[a]):

@@ -18,7 +18,7 @@ import numpy as np
 
 from biogans.data.store import ROLES, CellSet, read_store
 from biogans.errors import BiogansError
-from biogans.files import atomic_path
+from biogans.files import atomic_path, open_hdf5
 
 FORMAT = "biogans-splits/1"
 
@@ -77,16 +77,7 @@ class Splits:
 
 def read_splits(path: str | Path, store: dict[str, CellSet]) -> Splits:
     """Read a split file and check it was made for ``store`` (every protein of the store in it)."""
-    path = Path(path)
-    if not path.is_file():
-        raise BiogansError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise BiogansError(f"{path}: not a readable HDF5 file ({exc})") from None
-    with f:
-        if f.attrs.get("format") != FORMAT:
-            raise BiogansError(f"{path}: not a biogans split file")
+    with open_hdf5(path, FORMAT, "biogans split file") as f:
         permutations = {}
         for protein, cells in store.items():
             if protein not in f:

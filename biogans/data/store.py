@@ -25,7 +25,7 @@ import pandas as pd
 
 from biogans import __version__
 from biogans.errors import BiogansError
-from biogans.files import atomic_path
+from biogans.files import atomic_path, open_hdf5
 from biogans.proteins import CELL_SHAPE
 
 FORMAT = "biogans-cells/1"
@@ -144,17 +144,7 @@ def _read_group(group: h5py.Group) -> CellSet:
 
 def open_store(path: str | Path) -> h5py.File:
     """Open a cell store read-only, with a one-line error for a missing or foreign file."""
-    path = Path(path)
-    if not path.is_file():
-        raise BiogansError(f"{path}: no such file")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise BiogansError(f"{path}: not a readable HDF5 file ({exc})") from None
-    if f.attrs.get("format") != FORMAT:
-        f.close()
-        raise BiogansError(f"{path}: not a biogans cell store (format attribute missing or different)")
-    return f
+    return open_hdf5(path, FORMAT, "biogans cell store")
 
 
 def store_groups(path: str | Path) -> list[str]:

@@ -228,16 +228,20 @@ def summarise(cells_csv: str | Path) -> pd.DataFrame:
     if cells.empty:
         raise BiogansError(f"{cells_csv}: no cells")
     groups = [(str(p), part) for p, part in cells.groupby("protein", sort=False)] + [("all", cells)]
-    return pd.DataFrame([{"protein": name, **_median_mad(part["nll"], "nll"), **_median_mad(part["rmse"], "l2"),
-                          **_median_mad(part["nn_rmse"], "nn"), "n_cells": len(part)}
-                         for name, part in groups], columns=list(SUMMARY_COLUMNS))
+    rows = []
+    for name, part in groups:
+        row = {"protein": name}
+        for column, prefix in (("nll", "nll"), ("rmse", "l2"), ("nn_rmse", "nn")):
+            row[f"{prefix}_median"], row[f"{prefix}_mad"] = median_mad(part[column])
+        rows.append({**row, "n_cells": len(part)})
+    return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
 
 
-def _median_mad(values: pd.Series, name: str) -> dict[str, float]:
-    """Median and median absolute deviation (unscaled) of ``values``."""
-    x = values.to_numpy(dtype=np.float64)
+def median_mad(values: pd.Series | np.ndarray) -> tuple[float, float]:
+    """Median and (unscaled) median absolute deviation, as Table 3 reports them."""
+    x = np.asarray(values, dtype=np.float64)
     median = float(np.median(x))
-    return {f"{name}_median": median, f"{name}_mad": float(np.median(np.abs(x - median)))}
+    return median, float(np.median(np.abs(x - median)))
 
 
 def _check_options(mode: str, n_cells: int, steps: int, restarts: int, lr: float, batch_size: int,

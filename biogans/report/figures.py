@@ -13,7 +13,6 @@ import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 import torch
@@ -25,7 +24,7 @@ from biogans.data.loaders import cell_tensor
 from biogans.data.store import CellSet, read_store, to_unit_range
 from biogans.errors import BiogansError
 from biogans.evaluate.reconstruct import EXAMPLES_FORMAT
-from biogans.files import atomic_path
+from biogans.files import atomic_path, open_hdf5
 from biogans.models.latent import fixed_noise, interpolate, sample_noise
 from biogans.report.montage import cell_rows, grid, grid_centres, save_gif, to_rgb
 from biogans.report.tables import (
@@ -163,21 +162,13 @@ def figure6_reconstructions(examples: Mapping[tuple[str, str], str | Path], out:
 
 def read_examples(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
     """A reconstruction examples.h5: per protein, target / nearest / reconstruction images and rows."""
-    path = Path(path)
-    if not path.is_file():
-        raise BiogansError(f"{path}: no such file")
-    try:
-        with h5py.File(path, "r") as f:
-            if f.attrs.get("format") != EXAMPLES_FORMAT:
-                raise BiogansError(f"{path}: not a reconstruction examples file (format {f.attrs.get('format')!r})")
-            data = {}
-            for protein, group in f.items():
-                missing = [k for k in ("target", "nearest", "reconstruction", "row") if k not in group]
-                if missing:
-                    raise BiogansError(f"{path}: protein {protein} lacks {', '.join(missing)}")
-                data[protein] = {k: group[k][()] for k in ("target", "nearest", "reconstruction", "row")}
-    except OSError as exc:
-        raise BiogansError(f"{path}: not a readable HDF5 file ({str(exc).splitlines()[0]})") from None
+    with open_hdf5(path, EXAMPLES_FORMAT, "reconstruction examples file") as f:
+        data = {}
+        for protein, group in f.items():
+            missing = [k for k in ("target", "nearest", "reconstruction", "row") if k not in group]
+            if missing:
+                raise BiogansError(f"{path}: protein {protein} lacks {', '.join(missing)}")
+            data[protein] = {k: group[k][()] for k in ("target", "nearest", "reconstruction", "row")}
     if not data:
         raise BiogansError(f"{path}: no proteins")
     for protein, arrays in data.items():

@@ -18,7 +18,7 @@ import pandas as pd
 from biogans.errors import BiogansError
 from biogans.evaluate.c2st import COLUMNS as C2ST_COLUMNS
 from biogans.evaluate.c2st import EVALUATORS, read_results, summary
-from biogans.evaluate.reconstruct import CELL_COLUMNS, MODES, summarise
+from biogans.evaluate.reconstruct import CELL_COLUMNS, MODES, median_mad, summarise
 from biogans.files import atomic_path
 
 #: Columns of every table file (DESIGN.md, a fixed contract).
@@ -234,13 +234,6 @@ def table3_reconstruction(runs: Mapping[tuple[str, str], str | Path], out: str |
                         lambda r: f"{r['nll_median']:.1f} ± {r['nll_mad']:.1f}")
     write_table(table, text, out, "table3")
     return table
-
-
-def median_mad(values: pd.Series | np.ndarray) -> tuple[float, float]:
-    """Median and (unscaled) median absolute deviation, as Table 3 reports them."""
-    x = np.asarray(values, dtype=np.float64)
-    median = float(np.median(x))
-    return median, float(np.median(np.abs(x - median)))
 
 
 def table4_joint(models: Mapping[str, str | Path], out: str | Path, *, evaluator: str = EVALUATOR) -> pd.DataFrame:
