@@ -51,16 +51,22 @@ def _run_peak_rss(args: list[str]) -> tuple[float, float]:
     return time.perf_counter() - start, usage.ru_maxrss / 1024
 
 
-_UNBLOCKED = """
-import sys, torch
-from biogans.data.neighbours import red_vectors
+_SEARCH = """
+import resource, sys, torch
+from biogans.data.neighbours import nearest, red_vectors
 from biogans.data.store import read_store
+torch.set_num_threads(int(sys.argv[3]))
 store = read_store(sys.argv[1])
 reds = {p: red_vectors(c) for p, c in store.items()}
+queries = {other: torch.cat([reds[p] for p in store if p != other]) for other in store}
+loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 for other, cells in store.items():
     refs = reds[other][cells.role_indices("train")]
-    queries = torch.cat([reds[p] for p in store if p != other])
-    torch.cdist(queries, refs).topk(5, dim=1, largest=False)
+    if sys.argv[2] == "blocked":
+        nearest(queries[other], refs, 5, block_size=1024)
+    else:
+        torch.cdist(queries[other], refs).topk(5, dim=1, largest=False)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - loaded) / 1024)
 """
 
 
@@ -83,21 +89,21 @@ def bench_data(cells_per_protein: int = 2000, workers: int = 2) -> None:
             print(f"{name:>12}: {seconds:7.1f} s")
         print(f"{'total':>12}: {total:7.1f} s   (budget 90 s for 2,000 cells per protein on 2 cores)")
 
-        print("-- neighbour search, peak memory (MB) by store size: blocked (biogans) vs unblocked cdist")
+        print("-- neighbour search: memory it needs beyond the loaded cells, blocked (biogans) vs one "
+              "unblocked distance matrix per protein")
         small = tmp / "small.h5"
         from biogans.data.store import read_store, write_store
 
         store = read_store(tmp / "cells.h5")
         write_store(small, {p: _head(c, len(c) // 4) for p, c in store.items()}, source="bench")
         for label, path in (("1/4 of the cells", small), ("all cells", tmp / "cells.h5")):
-            blocked_s, blocked_mb = _run_peak_rss(["neighbours", str(path), str(tmp / "nn2.h5"),
-                                                   "--block-size", "512", "--threads", str(workers)])
-            start = time.perf_counter()
-            process = subprocess.Popen([sys.executable, "-c", _UNBLOCKED, str(path)])
-            _, _, usage = os.wait4(process.pid, 0)
-            plain_s, plain_mb = time.perf_counter() - start, usage.ru_maxrss / 1024
-            print(f"{label:>18}: blocked {blocked_mb:7.0f} MB {blocked_s:6.1f} s | "
-                  f"unblocked {plain_mb:7.0f} MB {plain_s:6.1f} s   (both include the loaded store)")
+            row = []
+            for mode in ("blocked", "unblocked"):
+                start = time.perf_counter()
+                result = subprocess.run([sys.executable, "-c", _SEARCH, str(path), mode, str(workers)],
+                                        capture_output=True, text=True, check=True)
+                row.append(f"{mode} {float(result.stdout):6.0f} MB {time.perf_counter() - start:5.1f} s")
+            print(f"{label:>18}: " + " | ".join(row))
 
 
 def _head(cells, n):
