@@ -12,7 +12,6 @@ the ratios measured side by side in one run. Cases:
 
 from __future__ import annotations
 
-import copy
 import os
 import resource
 import subprocess
@@ -112,23 +111,29 @@ def _head(cells, n):
     return CellSet(cells.images[:n], cells.meta.iloc[:n].reset_index(drop=True), cells.channels)
 
 
-def _train_step(generator, critic, objective, opt_g, opt_c, real, nz, critic_steps):
+def _train_step(generator, critic, objective, opt_g, opt_c, real, nz, critic_steps,
+                layout: Callable[[torch.Tensor], torch.Tensor] = lambda x: x):
     for _ in range(critic_steps):
         with torch.no_grad():
-            fake = generator.to_critic(generator(torch.randn(len(real), nz)))
-        loss = objective.critic_loss(critic, real, fake).sum()
+            fake = layout(generator.to_critic(generator(torch.randn(len(real), nz))))
+        loss = objective.critic_loss(critic, real, fake.float()).sum()
         opt_c.zero_grad()
         loss.backward()
         opt_c.step()
-    loss = objective.generator_loss(critic, generator.to_critic(generator(torch.randn(len(real), nz)))).sum()
+    fake = layout(generator.to_critic(generator(torch.randn(len(real), nz))))
+    loss = objective.generator_loss(critic, fake).sum()
     opt_g.zero_grad()
     loss.backward()
     opt_g.step()
 
 
-def bench_train(width: int = 64, batch_size: int = 64, repeat: int = 2) -> None:
-    """Seconds per WGAN-GP training iteration of each architecture, and the star-shaped step batched
-    vs a per-protein loop."""
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last)
+
+
+def bench_train(width: int = 64, batch_size: int = 64, repeat: int = 2, multichannel_width: int = 224) -> None:
+    """Seconds per WGAN-GP training iteration of each architecture, and one model in float32, bf16
+    autocast and channels-last."""
     from biogans.models import build, build_critic, spec_for
     from biogans.train.objectives import get_objective
 
@@ -139,8 +144,8 @@ def bench_train(width: int = 64, batch_size: int = 64, repeat: int = 2) -> None:
     cases = [("dcgan (wgangp)", "wgangp", {}), ("separable (wgangp-sep)", "wgangp-sep", {}),
              ("star, 6 proteins (wgangp-star)", "wgangp-star", {}),
              ("independent part (wgangp-independent)", "wgangp-independent", {}),
-             ("multichannel, paper width 224", "wgangp-multichannel", {"ngf": 224, "ndf": 224}),
-             ("multichannel-sep, paper width 224", "wgangp-multichannel-sep", {"ngf": 224, "ndf": 224})]
+             ("multichannel", "wgangp-multichannel", {"ngf": multichannel_width, "ndf": multichannel_width}),
+             ("multichannel-sep", "wgangp-multichannel-sep", {"ngf": multichannel_width, "ndf": multichannel_width})]
     for label, name, widths in cases:
         ngf, ndf = widths.get("ngf", width), widths.get("ndf", width)
         spec = spec_for(name, proteins, ngf=ngf)
@@ -154,37 +159,51 @@ def bench_train(width: int = 64, batch_size: int = 64, repeat: int = 2) -> None:
                          repeat=repeat, warmup=1)
         print(f"{label:>40}: {seconds:7.2f} s/iteration (ngf {ngf}, ndf {ndf})")
 
-    print(f"-- wgangp-sep iteration at width {width}: float32 vs bfloat16 autocast vs channels-last input")
+    print(f"-- wgangp-sep iteration at width {width}: float32 vs bfloat16 autocast vs channels-last "
+          "(the training options --bf16 and --channels-last)")
     spec = spec_for("wgangp-sep", proteins, ngf=width)
     real = torch.rand(batch_size, 2, 48, 80) * 2 - 1
+    z = torch.randn(16, spec["nz"])
     for label, autocast, channels_last in (("float32", False, False), ("bf16 autocast", True, False),
                                            ("channels-last", False, True)):
         torch.manual_seed(0)
         generator, critic = build(spec), build_critic(spec, width, batchnorm=False)
-        plain = copy.deepcopy(generator).eval()
-        batch = real
+        with torch.no_grad():
+            reference = generator.eval()(z), critic.eval()(real[:16])
+        layout, batch = (lambda x: x), real
         if channels_last:
             generator.to(memory_format=torch.channels_last)
             critic.to(memory_format=torch.channels_last)
-            batch = real.contiguous(memory_format=torch.channels_last)
-        opt_g, opt_c = objective.generator_optimizer(generator.parameters()), objective.critic_optimizer(critic.parameters())
+            layout, batch = _channels_last, _channels_last(real)
         with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            z = torch.randn(16, spec["nz"])
-            difference = (generator.eval()(z).float() - plain(z)).abs().max().item()
-        generator.train()
+            outputs = generator(z).float(), critic(layout(real[:16])).float()
+        differences = [(a - b).abs().max().item() for a, b in zip(outputs, reference)]
+        generator.train(), critic.train()
+        opt_g, opt_c = objective.generator_optimizer(generator.parameters()), objective.critic_optimizer(critic.parameters())
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            seconds = _timed(lambda: _train_step(generator, critic, objective, opt_g, opt_c, batch, spec["nz"], 5),
-                             repeat=repeat, warmup=1)
-        print(f"{label:>40}: {seconds:7.2f} s/iteration; generator output differs from float32 by up to "
-              f"{difference:.1e}")
+            seconds = _timed(lambda: _train_step(generator, critic, objective, opt_g, opt_c, batch, spec["nz"], 5,
+                                                 layout), repeat=repeat, warmup=1)
+        print(f"{label:>40}: {seconds:7.2f} s/iteration; differs from float32 by up to "
+              f"{differences[0]:.1e} (generator, in [-1, 1]) and {differences[1]:.1e} (critic score)")
 
-    print(f"-- star-shaped step (6 towers + 6 critics, width {width}): batched vs per-protein loop")
+
+def bench_star(width: int = 64, batch_size: int = 64) -> None:
+    """The star-shaped model's step (6 green towers + 6 critics) in one batched call vs a per-protein
+    loop of the same math, whole and split into its generator and critic parts."""
+    from biogans.models import build, build_critic, spec_for
+    from biogans.train.objectives import get_objective
+
+    proteins = list(MODELLED_PROTEINS)
+    objective = get_objective("wgangp")
+    print(f"== star: WGAN-GP step of wgangp-star (6 towers + 6 critics), width {width}, batch {batch_size}, "
+          f"{torch.get_num_threads()} threads: batched vs per-protein loop")
     spec = spec_for("wgangp-star", proteins, ngf=width)
     star, critics = build(spec), build_critic(spec, width, batchnorm=False)
     towers = [star.net.tower(p) for p in range(len(proteins))]
     singles = [critics.group(p) for p in range(len(proteins))]
     real = torch.rand(batch_size, 2 * len(proteins), 48, 80) * 2 - 1
     z = torch.randn(batch_size, spec["nz"])
+    fakes = star.to_critic(star(z)).detach()
 
     def batched():
         fake = star.to_critic(star(z))
@@ -197,10 +216,26 @@ def bench_train(width: int = 64, batch_size: int = 64, repeat: int = 2) -> None:
             (objective.critic_loss(critic, real[:, 2 * p:2 * p + 2], fake.detach()).sum()
              + objective.generator_loss(critic, fake).sum()).backward()
 
-    t_batched, t_loop = _timed(batched, repeat=3, warmup=1), _timed(loop, repeat=3, warmup=1)
-    print(f"{'batched':>40}: {t_batched:7.2f} s")
-    print(f"{'per-protein loop':>40}: {t_loop:7.2f} s")
-    print(f"{'speed-up':>40}: {t_loop / t_batched:7.2f}x   (required: >= 1.5x)")
+    parts = {
+        "whole step": (batched, loop),
+        "generator only (forward + backward)": (lambda: star(z).sum().backward(),
+                                                lambda: [tower(z).sum().backward() for tower in towers]),
+        "critics only (WGAN-GP critic loss)": (
+            lambda: objective.critic_loss(critics, real, fakes).sum().backward(),
+            lambda: [objective.critic_loss(critic, real[:, 2 * p:2 * p + 2], fakes[:, 2 * p:2 * p + 2]).sum()
+                     .backward() for p, critic in enumerate(singles)]),
+    }
+    for layout in ("contiguous", "channels-last"):
+        if layout == "channels-last":
+            for network in (star, critics, *towers, *singles):
+                network.to(memory_format=torch.channels_last)
+            real, fakes = _channels_last(real), _channels_last(fakes)
+        print(f"   memory format {layout}:")
+        for label, (one_call, per_protein) in parts.items():
+            t_batched, t_loop = _timed(one_call, repeat=3, warmup=1), _timed(per_protein, repeat=3, warmup=1)
+            print(f"{label:>40}: batched {t_batched:6.2f} s | per-protein loop {t_loop:6.2f} s | "
+                  f"speed-up {t_loop / t_batched:5.2f}x")
+    print(f"{'':>40}  (required for the whole step: >= 1.5x)")
 
 
 def bench_c2st(splits: int = 10, steps: int = 4, settings: tuple[tuple[int, int], ...] = ((4, 16), (8, 32), (64, 64))) -> None:
@@ -220,7 +255,8 @@ def bench_c2st(splits: int = 10, steps: int = 4, settings: tuple[tuple[int, int]
                   f"{times[1]:14.1f} {times[1] / times[0]:14.2f}x")
 
 
-CASES: dict[str, Callable[..., None]] = {"data": bench_data, "train": bench_train, "c2st": bench_c2st}
+CASES: dict[str, Callable[..., None]] = {"data": bench_data, "train": bench_train, "star": bench_star,
+                                         "c2st": bench_c2st}
 
 
 def run(cases: list[str], quick: bool = False) -> None:
@@ -228,7 +264,8 @@ def run(cases: list[str], quick: bool = False) -> None:
     for name in cases or list(CASES):
         if quick:
             {"data": lambda: bench_data(cells_per_protein=100),
-             "train": lambda: bench_train(width=8, batch_size=8, repeat=1),
+             "train": lambda: bench_train(width=8, batch_size=8, repeat=1, multichannel_width=8),
+             "star": lambda: bench_star(width=8, batch_size=8),
              "c2st": lambda: bench_c2st(steps=2, settings=((4, 8),))}[name]()
         else:
             CASES[name]()

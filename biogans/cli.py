@@ -663,12 +663,12 @@ def build_parser() -> argparse.ArgumentParser:
         "bench", help="speed measurements, each beside a plain baseline of the same math",
         description="Print timings: 'data' (simulate, preprocess, splits and neighbours for 8 proteins x "
         "2,000 cells; neighbour-search memory beside an unblocked search), 'train' (seconds per iteration "
-        "of each architecture at paper width; the star-shaped step batched vs a per-protein loop), 'c2st' "
+        "of each architecture at paper width), 'star' (the star-shaped step batched vs a per-protein loop), 'c2st' "
         "(ten splits' critics trained together vs one at a time). Numbers vary with the machine's load: "
         "compare the ratios of one run.",
     )
-    p.add_argument("cases", nargs="*", choices=["data", "train", "c2st"], metavar="CASE",
-                   help="cases to run: data, train, c2st (default: all)")
+    p.add_argument("cases", nargs="*", choices=["data", "train", "star", "c2st"],
+                   metavar="CASE", help="cases to run: data, train, star, c2st (default: all)")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke check of the cases")
     p.add_argument("--threads", type=int, default=2, metavar="N", help="torch threads (default: 2)")
     p.set_defaults(func=_bench)

@@ -48,6 +48,28 @@ def test_one_step_of_each_objective_changes_both_networks(model, tiny_store, tmp
         assert max(p.abs().max() for p in trainer.critic.parameters()) <= 0.01 + 1e-7
 
 
+def _trainer_after_steps(path, model, steps=3, **kwargs):
+    options = tiny_options(model, critic_steps=2, **kwargs)
+    rng = torch.Generator().manual_seed(0)
+    sampler = make_sampler(training_regime(model), path, options.proteins, 4, rng, None)
+    trainer = Trainer(options, sampler, torch.device("cpu"))
+    losses = [trainer.step(100 + i) for i in range(steps)]
+    return trainer, losses
+
+
+@pytest.mark.parametrize("model", ["wgangp-sep", "wgangp-star"])
+def test_channels_last_and_bf16_options_train_like_float32(model, tiny_store):
+    path, _ = tiny_store
+    reference, _ = _trainer_after_steps(path, model)
+    channels_last, _ = _trainer_after_steps(path, model, channels_last=True)
+    assert next(channels_last.critic.parameters()).is_contiguous(memory_format=torch.channels_last)
+    for a, b in zip(reference.generator.parameters(), channels_last.generator.parameters()):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+    bf16, losses = _trainer_after_steps(path, model, bf16=True)
+    assert all(np.isfinite(v) for step in losses for v in step.values())
+    assert any(not torch.equal(a, b) for a, b in zip(reference.generator.parameters(), bf16.generator.parameters()))
+
+
 def test_training_writes_checkpoints_samples_log_and_options(tiny_store, tmp_path):
     path, _ = tiny_store
     out = tmp_path / "wgangp-sep"

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from biogans.errors import BiogansError
-from biogans.models.dcgan import DEPTH, MEMORY_FORMAT, base_map, check_positive_int, paper_init_
+from biogans.models.dcgan import DEPTH, base_map, check_positive_int, paper_init_
 
 
 def red_channels(channels: int, red_portion: float) -> int:
@@ -116,7 +116,7 @@ class SeparableGenerator(nn.Module):
             layers.append(SeparableLayer(reds[i], greens[i], reds[i + 1], greens[i + 1], towers, 4, 2, 1))
         layers.append(SeparableLayer(reds[-1], greens[-1], 1, green_out, towers, 4, 2, 1, batchnorm=False))
         self.layers = nn.ModuleList(layers)
-        paper_init_(self).to(memory_format=MEMORY_FORMAT)
+        paper_init_(self)
 
     def forward(self, z: torch.Tensor, tower: int | None = None) -> torch.Tensor:
         """Images [B, 1 + towers*green_out, H, W]; with ``tower=t`` only tower t: [B, 1 + green_out, H, W]."""

@@ -159,13 +159,16 @@ class Trainer:
         self.device = device
         self.autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.bf16)
 
-    def _real(self) -> torch.Tensor:
-        x = self.sampler.sample().to(self.device, non_blocking=True)
+    def _layout(self, x: torch.Tensor) -> torch.Tensor:
+        """Critic input in the run's memory format."""
         return x.contiguous(memory_format=torch.channels_last) if self.options.channels_last else x
+
+    def _real(self) -> torch.Tensor:
+        return self._layout(self.sampler.sample().to(self.device, non_blocking=True))
 
     def _fake(self) -> torch.Tensor:
         z = sample_noise(self.options.batch_size, self.generator.nz, self.rng).to(self.device)
-        return self.generator.to_critic(self.generator(z))
+        return self._layout(self.generator.to_critic(self.generator(z)))
 
     def step(self, iteration: int) -> dict[str, float]:
         """One generator iteration: the scheduled critic updates, then one generator update."""
