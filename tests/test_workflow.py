@@ -56,6 +56,14 @@ def test_bad_config_is_refused_at_start_up(tmp_path, override, message):
     assert message in result.stdout + result.stderr
 
 
+def test_nested_command_line_config_values_keep_their_types(tmp_path):
+    result = snakemake(workflow_copy(tmp_path), "-n", "-p", "results/models/wgangp-sep/generator_400.pt",
+                       "--config", "training={channels_last: true, seed: 3, lr: {wgangp: null}}", timeout=120)
+    assert result.returncode == 0, result.stderr
+    command = next(line for line in result.stdout.splitlines() if "biogans train" in line)
+    assert "--channels-last" in command and "--seed 3" in command and "--lr" not in command
+
+
 def test_a_figure_of_a_model_the_config_does_not_define_is_refused(tmp_path):
     work = workflow_copy(tmp_path)
     config = (work / "config.yaml").read_text()

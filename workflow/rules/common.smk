@@ -2,14 +2,40 @@
 
 from pathlib import Path
 
+import yaml
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
+
+SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def typed_leaves(value, schema):
+    """`--config key='{a: 1}'` arrives with its nested values as strings (Snakemake reads it with
+    YAML's BaseLoader): read as YAML each string the schema does not type as a string."""
+    if isinstance(value, dict):
+        properties, other = schema.get("properties", {}), schema.get("additionalProperties")
+        return {
+            key: typed_leaves(item, properties.get(key, other if isinstance(other, dict) else {}))
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [typed_leaves(item, schema.get("items", {})) for item in value]
+    types = schema.get("type", [])
+    types = [types] if isinstance(types, str) else types
+    if isinstance(value, str) and types and "string" not in types:
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        return typed_leaves(parsed, schema) if isinstance(parsed, (dict, list)) else parsed
+    return value
 
 
 def validate_config(config):
     """Validate (and fill in defaults of) the config; a violation is one line naming the key."""
+    config.update(typed_leaves(config, yaml.safe_load(SCHEMA.read_text())))
     try:
-        validate(config, "../schemas/config.schema.yaml")
+        validate(config, str(SCHEMA))
     except WorkflowError as error:
         lines = str(error).splitlines()
         problem = [l.split(": ", 1)[1] for l in lines if l.startswith("ValidationError: ")]
@@ -156,6 +182,7 @@ def train_options(wildcards):
         f"--device {TRAINING['device']}",
         f"--resume-every {TRAINING['resume_every']}",
     ]
+    options += [f"--{flag}" for flag, key in (("bf16", "bf16"), ("channels-last", "channels_last")) if TRAINING[key]]
     for key in ("batch_size", "ngf", "ndf", "nz", "red_portion", "critic_steps"):
         value = model_setting(model, key)
         if value is not None:
