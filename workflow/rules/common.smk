@@ -182,7 +182,10 @@ def train_options(wildcards):
         f"--device {TRAINING['device']}",
         f"--resume-every {TRAINING['resume_every']}",
     ]
-    options += [f"--{flag}" for flag, key in (("bf16", "bf16"), ("channels-last", "channels_last")) if TRAINING[key]]
+    if TRAINING["bf16"]:
+        options.append("--bf16")
+    if TRAINING["channels_last"]:
+        options.append("--channels-last")
     for key in ("batch_size", "ngf", "ndf", "nz", "red_portion", "critic_steps"):
         value = model_setting(model, key)
         if value is not None:
