@@ -111,80 +111,70 @@ def _head(cells, n):
     return CellSet(cells.images[:n], cells.meta.iloc[:n].reset_index(drop=True), cells.channels)
 
 
-def _train_step(generator, critic, objective, opt_g, opt_c, real, nz, critic_steps,
-                layout: Callable[[torch.Tensor], torch.Tensor] = lambda x: x):
-    for _ in range(critic_steps):
-        with torch.no_grad():
-            fake = layout(generator.to_critic(generator(torch.randn(len(real), nz))))
-        loss = objective.critic_loss(critic, real, fake.float()).sum()
-        opt_c.zero_grad()
-        loss.backward()
-        opt_c.step()
-    fake = layout(generator.to_critic(generator(torch.randn(len(real), nz))))
-    loss = objective.generator_loss(critic, fake).sum()
-    opt_g.zero_grad()
-    loss.backward()
-    opt_g.step()
+class _RandomCells:
+    """A sampler for :class:`~biogans.train.loop.Trainer` that serves one fixed batch of random cells."""
+
+    def __init__(self) -> None:
+        self.generator = torch.Generator().manual_seed(0)
+        self.batch: torch.Tensor | None = None
+
+    def sample(self) -> torch.Tensor:
+        return self.batch
 
 
-def _channels_last(x: torch.Tensor) -> torch.Tensor:
-    return x.contiguous(memory_format=torch.channels_last)
+def _trainer(model: str, proteins: list[str], batch_size: int, ngf: int, ndf: int, **options):
+    """The training loop's own Trainer for ``model`` (WGAN-GP: 5 critic steps + 1 generator step per
+    iteration) on CPU, fed random cells laid out for its critic."""
+    from biogans.models.zoo import definition
+    from biogans.train.loop import Trainer, TrainOptions
+
+    if definition(model).regime == "independent":
+        proteins = proteins[:1]
+    sampler = _RandomCells()
+    trainer = Trainer(TrainOptions(model=model, proteins=proteins, iterations=1, batch_size=batch_size,
+                                   ngf=ngf, ndf=ndf, **options), sampler, torch.device("cpu"))
+    groups, channels = trainer.generator.critic_layout
+    sampler.batch = torch.rand(batch_size, groups * channels, trainer.spec["height"], trainer.spec["width"],
+                               generator=sampler.generator) * 2 - 1
+    return trainer
 
 
 def bench_train(width: int = 64, batch_size: int = 64, repeat: int = 2, multichannel_width: int = 224) -> None:
     """Seconds per WGAN-GP training iteration of each architecture, and one model in float32, bf16
     autocast and channels-last."""
-    from biogans.models import build, build_critic, spec_for
-    from biogans.train.objectives import get_objective
-
     proteins = list(MODELLED_PROTEINS)
-    objective = get_objective("wgangp")
     print(f"== train: WGAN-GP iteration (5 critic steps + 1 generator step), batch {batch_size}, "
           f"{torch.get_num_threads()} threads")
-    cases = [("dcgan (wgangp)", "wgangp", {}), ("separable (wgangp-sep)", "wgangp-sep", {}),
-             ("star, 6 proteins (wgangp-star)", "wgangp-star", {}),
-             ("independent part (wgangp-independent)", "wgangp-independent", {}),
-             ("multichannel", "wgangp-multichannel", {"ngf": multichannel_width, "ndf": multichannel_width}),
-             ("multichannel-sep", "wgangp-multichannel-sep", {"ngf": multichannel_width, "ndf": multichannel_width})]
-    for label, name, widths in cases:
-        ngf, ndf = widths.get("ngf", width), widths.get("ndf", width)
-        spec = spec_for(name, proteins, ngf=ngf)
-        if spec["architecture"] == "independent":
-            spec = spec["parts"][0]
-        generator, critic = build(spec), build_critic(spec, ndf, batchnorm=False)
-        groups, channels = generator.critic_layout
-        real = torch.rand(batch_size, groups * channels, spec["height"], spec["width"]) * 2 - 1
-        opt_g, opt_c = objective.generator_optimizer(generator.parameters()), objective.critic_optimizer(critic.parameters())
-        seconds = _timed(lambda: _train_step(generator, critic, objective, opt_g, opt_c, real, spec["nz"], 5),
-                         repeat=repeat, warmup=1)
-        print(f"{label:>40}: {seconds:7.2f} s/iteration (ngf {ngf}, ndf {ndf})")
+    cases = [("dcgan (wgangp)", "wgangp", width), ("separable (wgangp-sep)", "wgangp-sep", width),
+             ("star, 6 proteins (wgangp-star)", "wgangp-star", width),
+             ("independent part (wgangp-independent)", "wgangp-independent", width),
+             ("multichannel", "wgangp-multichannel", multichannel_width),
+             ("multichannel-sep", "wgangp-multichannel-sep", multichannel_width)]
+    for label, model, model_width in cases:
+        trainer = _trainer(model, proteins, batch_size, model_width, model_width)
+        seconds = _timed(lambda: trainer.step(1), repeat=repeat, warmup=1)
+        print(f"{label:>40}: {seconds:7.2f} s/iteration (ngf {model_width}, ndf {model_width})")
 
     print(f"-- wgangp-sep iteration at width {width}: float32 vs bfloat16 autocast vs channels-last "
           "(the training options --bf16 and --channels-last)")
-    spec = spec_for("wgangp-sep", proteins, ngf=width)
-    real = torch.rand(batch_size, 2, 48, 80) * 2 - 1
-    z = torch.randn(16, spec["nz"])
-    for label, autocast, channels_last in (("float32", False, False), ("bf16 autocast", True, False),
-                                           ("channels-last", False, True)):
-        torch.manual_seed(0)
-        generator, critic = build(spec), build_critic(spec, width, batchnorm=False)
-        with torch.no_grad():
-            reference = generator.eval()(z), critic.eval()(real[:16])
-        layout, batch = (lambda x: x), real
-        if channels_last:
-            generator.to(memory_format=torch.channels_last)
-            critic.to(memory_format=torch.channels_last)
-            layout, batch = _channels_last, _channels_last(real)
-        with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            outputs = generator(z).float(), critic(layout(real[:16])).float()
+    reference = None
+    for label, bf16, channels_last in (("float32", False, False), ("bf16 autocast", True, False),
+                                       ("channels-last", False, True)):
+        trainer = _trainer("wgangp-sep", proteins, batch_size, width, width, bf16=bf16, channels_last=channels_last)
+        z = torch.randn(16, trainer.generator.nz, generator=torch.Generator().manual_seed(0))
+        trainer.generator.eval(), trainer.critic.eval()
+        with torch.no_grad(), trainer.autocast:
+            outputs = trainer.generator(z).float(), trainer.critic(trainer.sampler.sample()[:16]).float()
+        if reference is None:
+            reference = outputs
         differences = [((a - b).abs().max() / b.abs().max()).item() for a, b in zip(outputs, reference)]
-        generator.train(), critic.train()
-        opt_g, opt_c = objective.generator_optimizer(generator.parameters()), objective.critic_optimizer(critic.parameters())
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-            seconds = _timed(lambda: _train_step(generator, critic, objective, opt_g, opt_c, batch, spec["nz"], 5,
-                                                 layout), repeat=repeat, warmup=1)
+        seconds = _timed(lambda: trainer.step(1), repeat=repeat, warmup=1)
         print(f"{label:>40}: {seconds:7.2f} s/iteration; largest difference from float32, relative to the "
               f"largest value: {differences[0]:.1e} (generated pixels), {differences[1]:.1e} (critic scores)")
+
+
+def _channels_last(x: torch.Tensor) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last)
 
 
 def bench_star(width: int = 64, batch_size: int = 64) -> None:

@@ -178,7 +178,7 @@ def _add_reconstruct_command(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=256, metavar="B",
                    help="cells x restarts optimised together (default: 256)")
     p.add_argument("--seed", type=int, default=0, help="seed of the chosen cells and restarts (default: 0)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
+    _add_device(p)
     _add_threads(p)
     p.set_defaults(func=_reconstruct)
 
@@ -251,7 +251,7 @@ def _add_c2st_command(commands: argparse._SubParsersAction) -> None:
                        help="critics trained at once as one grouped network; results do not change, speed and "
                        "memory do (default: 0 = all on a GPU, 5 on the CPU)")
         m.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-        m.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
+        _add_device(m)
         _add_threads(m)
         m.set_defaults(func=_c2st)
 
@@ -479,6 +479,10 @@ def _add_report_commands(commands: argparse._SubParsersAction) -> None:
 
 # --------------------------------------------------------------------------- parser
 
+def _add_device(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
+
+
 def _add_threads(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=1, metavar="N",
                         help="worker processes / torch threads to use (default: 1)")
@@ -617,7 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float, default=None,
                    help="learning rate of both networks (default: the objective's, 2e-4 gan, 5e-5 wgan, 1e-4 wgangp)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N (default: auto)")
+    _add_device(p)
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast (off by default)")
     p.add_argument("--channels-last", action="store_true", help="channels-last memory format (off by default)")
     p.add_argument("--resume-every", type=int, default=100, metavar="N",
@@ -651,7 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--protein", default=None, metavar="P", help="conditional models: only this protein")
     which.add_argument("--all-proteins", action="store_true",
                        help="conditional models: every protein's green for the same red")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda (default: auto)")
+    _add_device(p)
     _add_threads(p)
     p.set_defaults(func=_sample)
 
