@@ -64,27 +64,8 @@ def write_ome_tiff(
     strings and needs a newer tifffile. The ImageDescription TIFF tag is taken by the OME-XML itself.
     The file appears under ``path`` only once complete.
     """
-    path = Path(path)
-    if not path.name.lower().endswith(_SUFFIXES):
-        raise BiogansError(f"{path}: an OME-TIFF file name must end in .ome.tif or .ome.tiff")
-    images = np.asarray(images)
-    if images.ndim != 4 or 0 in images.shape:
-        raise BiogansError(f"{path}: cells must be a non-empty [N, C, Y, X] array, got shape {images.shape}")
-    if images.dtype not in (np.float32, np.uint16):
-        raise BiogansError(f"{path}: cells must be float32 in [0, 1] or uint16, got {images.dtype}")
-    if images.dtype == np.float32 and not (np.isfinite(images).all() and 0 <= images.min() <= images.max() <= 1):
-        raise BiogansError(f"{path}: float32 cells must be finite and within [0, 1]")
-    names = [channel_names] if isinstance(channel_names, str) else list(channel_names)
-    if len(names) != images.shape[1]:
-        raise BiogansError(f"{path}: {images.shape[1]} channels in the cells but {len(names)} channel names {names!r}")
-    if not all(isinstance(name, str) and name.strip() for name in names):
-        raise BiogansError(f"{path}: channel names must be non-empty strings, got {names!r}")
-    try:
-        size = float(pixel_size_um)
-    except (TypeError, ValueError):
-        size = math.nan
-    if not (math.isfinite(size) and size > 0):
-        raise BiogansError(f"{path}: pixel size must be a positive number of µm, got {pixel_size_um!r}")
+    path, images = Path(path), np.asarray(images)
+    names, size = _checked_stack(path, images, channel_names, pixel_size_um)
     metadata = {
         "axes": "TCYX",
         "Name": path.name[: path.name.lower().rindex(".ome.tif")],  # the series title in Fiji
@@ -112,6 +93,31 @@ def write_ome_tiff(
             resolutionunit="CENTIMETER",
             metadata=metadata,
         )
+
+
+def _checked_stack(path: Path, images: np.ndarray, channel_names: Sequence[str],
+                   pixel_size_um: float) -> tuple[list[str], float]:
+    """The channel names and pixel size of a stack to write; one-line errors for what cannot be written."""
+    if not path.name.lower().endswith(_SUFFIXES):
+        raise BiogansError(f"{path}: an OME-TIFF file name must end in .ome.tif or .ome.tiff")
+    if images.ndim != 4 or 0 in images.shape:
+        raise BiogansError(f"{path}: cells must be a non-empty [N, C, Y, X] array, got shape {images.shape}")
+    if images.dtype not in (np.float32, np.uint16):
+        raise BiogansError(f"{path}: cells must be float32 in [0, 1] or uint16, got {images.dtype}")
+    if images.dtype == np.float32 and not (np.isfinite(images).all() and 0 <= images.min() <= images.max() <= 1):
+        raise BiogansError(f"{path}: float32 cells must be finite and within [0, 1]")
+    names = [channel_names] if isinstance(channel_names, str) else list(channel_names)
+    if len(names) != images.shape[1]:
+        raise BiogansError(f"{path}: {images.shape[1]} channels in the cells but {len(names)} channel names {names!r}")
+    if not all(isinstance(name, str) and name.strip() for name in names):
+        raise BiogansError(f"{path}: channel names must be non-empty strings, got {names!r}")
+    try:
+        size = float(pixel_size_um)
+    except (TypeError, ValueError):
+        size = math.nan
+    if not (math.isfinite(size) and size > 0):
+        raise BiogansError(f"{path}: pixel size must be a positive number of µm, got {pixel_size_um!r}")
+    return names, size
 
 
 def read_ome_metadata(path: str | os.PathLike) -> OmeMetadata:

@@ -9,12 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import write_random_store
 from PIL import Image
 
 from biogans.cli import main
 from biogans.errors import BiogansError
 from biogans.evaluate.reconstruct import EXAMPLES_FORMAT
 from biogans.models import build, spec_for
+from biogans.report.figure8 import figure8_c2st_vs_iterations
 from biogans.report.figures import (
     cell_cycle_ends,
     figure1_teaser,
@@ -22,12 +24,9 @@ from biogans.report.figures import (
     figure4_separable_samples,
     figure6_reconstructions,
     figure7_cell_cycle,
-    figure8_c2st_vs_iterations,
     red_length,
 )
 from biogans.train.checkpoints import save_generator
-
-from conftest import write_random_store
 
 PROTEINS = ["Alp14", "Arp3", "Sid2"]
 
@@ -78,7 +77,7 @@ def assert_no_leftovers(folder):
 
 def test_figure1_real_cells_beside_star_samples(files, tmp_path):
     out = tmp_path / "figure1_teaser.png"
-    figure1_teaser(files["star"], files["cells"], out, model="wgangp-star", n_latents=5, n_real=3)
+    figure1_teaser(files["star"], files["cells"], out, model="wgangp-star", latents=5, real_cells=3)
     pixels = check_png(out).astype(int)
     # cells are drawn red/green on black: pure black background and strongly red pixels, no blue in cells
     assert ((pixels == 0).all(-1)).mean() > 0.01
@@ -98,7 +97,7 @@ def test_figure1_real_cells_beside_star_samples(files, tmp_path):
 def test_figure3_checkpoints_in_iteration_order(files, tmp_path):
     out = tmp_path / "figure3_training_progress.png"
     figure3_training_progress({"gan-sep": [files["sep_300"], files["sep_10"]], "wgangp": [files["joint"]]},
-                              files["cells"], out, n_samples=4)
+                              files["cells"], out, samples=4)
     check_png(out)
     with pytest.raises(BiogansError, match=r"star\.pt: figure 3 shows joint models"):
         figure3_training_progress({"wgangp-star": [files["star"]]}, files["cells"], tmp_path / "bad.png")
@@ -144,7 +143,7 @@ def test_figure6_targets_nearest_cells_and_reconstructions(tmp_path):
     write_examples(star, rng)
     write_examples(sep, rng, proteins=["Sid2", "Alp14"], rows=(7, 11, 20))
     out = tmp_path / "figure6_reconstructions.png"
-    figure6_reconstructions({("regular", "wgangp-star"): star, ("separable", "wgangp-sep"): sep}, out, n_cells=2)
+    figure6_reconstructions({("regular", "wgangp-star"): star, ("separable", "wgangp-sep"): sep}, out, cells_per_protein=2)
     check_png(out)
 
     disjoint = tmp_path / "disjoint.h5"

@@ -11,6 +11,7 @@ from PIL import Image
 
 from biogans.cli import main
 from biogans.data.lin import import_lin
+from biogans.data.options import ImportLinOptions
 from biogans.data.store import META_COLUMNS, read_store, store_attrs
 from biogans.errors import BiogansError
 
@@ -47,7 +48,7 @@ def assert_no_output(tmp_path, out):
 def test_folder_layout_round_trip_keeps_pixels_and_draws_seeded_roles(tmp_path):
     written = write_lin(tmp_path / "LIN", proteins=("Tea1", "Alp14", "Mystery"), n=20)
     out = tmp_path / "cells.h5"
-    summary = import_lin(tmp_path / "LIN", out, test_fraction=0.25, seed=3)
+    summary = import_lin(tmp_path / "LIN", out, ImportLinOptions(test_fraction=0.25, seed=3))
     cells = read_store(out)
     assert list(summary["proteins"]) == ["Alp14", "Tea1", "Mystery"]  # ALL_PROTEINS order, then others
     assert set(cells) == {"Alp14", "Tea1", "Mystery"}
@@ -66,10 +67,10 @@ def test_folder_layout_round_trip_keeps_pixels_and_draws_seeded_roles(tmp_path):
         assert (meta["role"] == "test").sum() == 5 and (meta["role"] == "train").sum() == 15
     assert store_attrs(out)["source"] == "lin"
     again = tmp_path / "again.h5"
-    import_lin(tmp_path / "LIN", again, test_fraction=0.25, seed=3)
+    import_lin(tmp_path / "LIN", again, ImportLinOptions(test_fraction=0.25, seed=3))
     assert read_store(again)["Tea1"].meta["role"].tolist() == cells["Tea1"].meta["role"].tolist()
     other = tmp_path / "other.h5"
-    import_lin(tmp_path / "LIN", other, test_fraction=0.25, seed=4)
+    import_lin(tmp_path / "LIN", other, ImportLinOptions(test_fraction=0.25, seed=4))
     assert read_store(other)["Tea1"].meta["role"].tolist() != cells["Tea1"].meta["role"].tolist()
 
 

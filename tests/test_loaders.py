@@ -1,8 +1,14 @@
-import torch
 import pytest
+import torch
 
-from biogans.data.loaders import ConditionalSampler, JointSampler, MultichannelSampler, random_flips
+from biogans.data.loaders import (
+    CompositeSampler,
+    JointSampler,
+    PerProteinSampler,
+    random_flips,
+)
 from biogans.data.neighbours import find_neighbours, read_neighbours
+from biogans.data.options import NeighbourOptions
 from biogans.data.store import read_store
 from biogans.errors import BiogansError
 
@@ -31,15 +37,15 @@ def test_same_generator_state_gives_the_same_batches(tiny_store):
 def test_conditional_sampler_lays_out_one_group_per_protein(tiny_store):
     path, _ = tiny_store
     store = read_store(path)
-    x = ConditionalSampler(store, ["Alp14", "Arp3", "Sid2"], 4, torch.Generator().manual_seed(0)).sample()
+    x = PerProteinSampler(store, ["Alp14", "Arp3", "Sid2"], 4, torch.Generator().manual_seed(0)).sample()
     assert x.shape == (4, 6, 48, 80)
 
 
 def test_multichannel_sampler_builds_composites(tiny_store, tmp_path):
     path, _ = tiny_store
-    find_neighbours(path, tmp_path / "nn.h5", k=2)
+    find_neighbours(path, tmp_path / "nn.h5", NeighbourOptions(k=2))
     store = read_store(path)
-    sampler = MultichannelSampler(store, ["Alp14", "Arp3", "Sid2"], read_neighbours(tmp_path / "nn.h5", store),
+    sampler = CompositeSampler(store, ["Alp14", "Arp3", "Sid2"], read_neighbours(tmp_path / "nn.h5", store),
                                   8, torch.Generator().manual_seed(0))
     x = sampler.sample()
     assert x.shape == (8, 4, 48, 80)
@@ -61,4 +67,4 @@ def test_missing_protein_or_no_training_cells_is_an_error(tiny_store):
         JointSampler(store, ["Tea1"], 8, torch.Generator())
     store["Sid2"].meta["role"] = "test"
     with pytest.raises(BiogansError, match="no training cells"):
-        ConditionalSampler(store, ["Sid2"], 8, torch.Generator())
+        PerProteinSampler(store, ["Sid2"], 8, torch.Generator())

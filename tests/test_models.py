@@ -21,7 +21,8 @@ from biogans.models import (
     sample_noise,
     spec_for,
 )
-from biogans.models.zoo import OBJECTIVES, REGIMES
+from biogans.models.zoo import OBJECTIVES
+from biogans.train.objectives import get_objective
 
 PROTEINS = ["Alp14", "Arp3", "Sid2"]
 B = 4
@@ -64,7 +65,7 @@ def test_every_paper_model_has_the_documented_shapes(name):
     assert model.cells(z, protein=n_proteins - 1).shape == (B, 2, 48, 80)
 
     groups, critic_channels = model.critic_layout
-    critic = build_critic(model.spec, ndf=4, batchnorm=PAPER_MODELS[name].critic_batchnorm)
+    critic = build_critic(model.spec, ndf=4, batchnorm=get_objective(PAPER_MODELS[name].objective).critic_batchnorm)
     if model.spec["architecture"] == "independent":
         with pytest.raises(BiogansError, match="part by part"):
             model.to_critic(images)
@@ -80,12 +81,12 @@ def test_paper_widths_and_latent_sizes():
     for name, model in PAPER_MODELS.items():
         assert model.name == name and name.split("-")[0] == model.objective in OBJECTIVES
         assert name.endswith("-sep") == (model.separable and model.architecture != "star")
-        assert model.regime in REGIMES
+        assert model.kind == ("joint" if model.architecture in ("dcgan", "separable") else "conditional")
     multichannel = PAPER_MODELS["wgangp-multichannel-sep"]
     assert (multichannel.nz, multichannel.ngf, multichannel.ndf) == (350, 224, 224)
     assert multichannel.red_portion == pytest.approx(1 / 7)
-    assert {m.regime for m in PAPER_MODELS.values()} == {"joint", "conditional", "multichannel", "independent"}
-    assert not PAPER_MODELS["wgangp"].critic_batchnorm and PAPER_MODELS["gan"].critic_batchnorm
+    assert [m.kind for m in PAPER_MODELS.values()].count("joint") == 6
+    assert not get_objective("wgangp").critic_batchnorm and get_objective("gan").critic_batchnorm
     # nz 350 with red_portion 1/7 splits 50 + 300, as in the paper.
     assert build(tiny_spec("wgangp-multichannel-sep")).nz_red == 50
     assert build(tiny_spec("wgangp-star")).nz_red == 50

@@ -3,6 +3,7 @@ import torch
 
 from biogans.data.loaders import cell_tensor
 from biogans.data.neighbours import composite, find_neighbours, nearest, read_neighbours
+from biogans.data.options import NeighbourOptions
 from biogans.data.store import read_store
 
 
@@ -18,7 +19,7 @@ def test_blocked_search_equals_brute_force():
 
 def test_neighbours_file_matches_brute_force_on_training_cells(tiny_store, tmp_path):
     path, groups = tiny_store
-    find_neighbours(path, tmp_path / "nn.h5", k=3, block_size=7)
+    find_neighbours(path, tmp_path / "nn.h5", NeighbourOptions(k=3, block_size=7))
     table = read_neighbours(tmp_path / "nn.h5", read_store(path))
     assert set(table) == {(a, b) for a in groups for b in groups if a != b}
     for (a, b), rows in table.items():
@@ -33,7 +34,7 @@ def test_neighbours_file_matches_brute_force_on_training_cells(tiny_store, tmp_p
 
 def test_composite_keeps_own_channels_and_masks_neighbour_greens(tiny_store, tmp_path):
     path, groups = tiny_store
-    find_neighbours(path, tmp_path / "nn.h5", k=2)
+    find_neighbours(path, tmp_path / "nn.h5", NeighbourOptions(k=2))
     table = read_neighbours(tmp_path / "nn.h5", read_store(path))
     images = {p: cell_tensor(c) for p, c in groups.items()}
     proteins = list(groups)

@@ -12,8 +12,16 @@ import tifffile
 from cellfields import PIXEL_SIZE, draw_field, random_cells, write_field, write_screen
 
 from biogans.cli import main
-from biogans.data.preprocess import PreprocessOptions, preprocess
-from biogans.data.store import META_COLUMNS, CellSet, empty_meta, read_store, store_attrs, write_store
+from biogans.data.options import PreprocessOptions
+from biogans.data.preprocess import preprocess
+from biogans.data.store import (
+    META_COLUMNS,
+    CellSet,
+    empty_meta,
+    read_store,
+    store_attrs,
+    write_store,
+)
 from biogans.errors import BiogansError
 from biogans.proteins import ALL_PROTEINS
 
@@ -280,9 +288,10 @@ def test_cli_reports_one_line_error_and_exit_status(screen, tmp_path, capsys):
 def test_simulated_screen_records_truth_phases_and_lengths(tmp_path):
     import pandas as pd
 
+    from biogans.data.options import SimulateOptions
     from biogans.data.simulate import PHASES, simulate
 
-    simulate(tmp_path / "raw", proteins=["Arp3", "Mkh1"], cells_per_protein=40, seed=2)
+    simulate(tmp_path / "raw", SimulateOptions(proteins=["Arp3", "Mkh1"], cells_per_protein=40, seed=2))
     out = tmp_path / "cells.h5"
     summary = preprocess(tmp_path / "raw", out, workers=2)
     cells = read_store(out)
@@ -303,9 +312,10 @@ def test_simulated_screen_records_truth_phases_and_lengths(tmp_path):
 
 
 def test_simulated_all_proteins_fields(tmp_path):
+    from biogans.data.options import SimulateOptions
     from biogans.data.simulate import simulate
 
-    simulate(tmp_path / "raw", proteins=ALL_PROTEINS, cells_per_protein=40, seed=4, all_proteins=True)
+    simulate(tmp_path / "raw", SimulateOptions(proteins=ALL_PROTEINS, cells_per_protein=40, seed=4, all_proteins=True))
     reference = tmp_path / "cells.h5"
     write_reference(reference, {p: [100.0, 300.0 + 50 * k] for k, p in enumerate(ALL_PROTEINS)})
     out = tmp_path / "joint.h5"

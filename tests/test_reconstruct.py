@@ -10,10 +10,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import random_cells, write_random_store
 from scipy.stats import multivariate_normal
 
 from biogans.data.store import read_store, to_unit_range, write_store
 from biogans.errors import BiogansError
+from biogans.evaluate.options import ReconstructOptions
 from biogans.evaluate.reconstruct import (
     CELL_COLUMNS,
     SUMMARY_COLUMNS,
@@ -24,11 +26,9 @@ from biogans.evaluate.reconstruct import (
     reconstruct_cells,
     summarise,
 )
+from biogans.images import to_uint8
 from biogans.models import build, spec_for
-from biogans.sample import to_uint8
 from biogans.train.checkpoints import load_generator, save_generator
-
-from conftest import random_cells, write_random_store
 
 NZ, NGF = 8, 4
 
@@ -76,8 +76,9 @@ def test_recovers_known_latent_from_nearby_start(separable_model, mode):
     start_rmse = cell_rmse(render(init[:, 0]), targets)
     other_rmse = cell_rmse(render(torch.randn(4, NZ, generator=g)), targets)  # a random cell
 
-    fit = reconstruct_cells(render, targets, init, mode=mode, nz_red=separable_model.nz_red)  # paper settings
-    tuned = reconstruct_cells(render, targets, init, mode=mode, nz_red=separable_model.nz_red, lr=1.0)
+    search = dict(mode=mode, outer_steps=1, inner_iterations=50, line_search="strong_wolfe")
+    fit = reconstruct_cells(render, targets, init, ReconstructOptions(**search), nz_red=separable_model.nz_red)
+    tuned = reconstruct_cells(render, targets, init, ReconstructOptions(**search, lr=1.0), nz_red=separable_model.nz_red)
 
     assert other_rmse.min() > 0.1 and start_rmse.max() < 0.06
     assert (fit.rmse < 0.01).all(), fit.restart_rmse
@@ -91,12 +92,13 @@ def test_separable_stages_move_only_their_part_of_z(separable_model):
     targets = render(torch.randn(3, NZ, generator=g))
     z = torch.randn(3, NZ, generator=g)
 
-    red_fit = fit_latents(render, targets, z, (0, nz_red), (0, 1), steps=10, lr=0.05)
+    settings = dict(outer_steps=1, inner_iterations=10, lr=0.05, line_search="strong_wolfe")
+    red_fit = fit_latents(render, targets, z, (0, nz_red), (0, 1), **settings)
     assert torch.equal(red_fit[:, nz_red:], z[:, nz_red:])
     assert not torch.equal(red_fit[:, :nz_red], z[:, :nz_red])
     assert (cell_rmse(render(red_fit)[:, :1], targets[:, :1]) < cell_rmse(render(z)[:, :1], targets[:, :1])).all()
 
-    green_fit = fit_latents(render, targets, red_fit, (nz_red, NZ), (1, 2), steps=10, lr=0.05)
+    green_fit = fit_latents(render, targets, red_fit, (nz_red, NZ), (1, 2), **settings)
     assert torch.equal(green_fit[:, :nz_red], red_fit[:, :nz_red])
     assert torch.equal(render(green_fit)[:, 0], render(red_fit)[:, 0])  # red depends on the red part only
 
@@ -109,8 +111,9 @@ def test_best_restart_is_kept(separable_model, mode):
     targets = torch.from_numpy(targets)
     init = torch.randn(5, 4, NZ, generator=g)
 
-    fit = reconstruct_cells(render, targets, init, mode=mode, nz_red=separable_model.nz_red, steps=5,
-                            batch_size=8)  # two cells (8 rows) per chunk: three chunks
+    options = ReconstructOptions(mode=mode, outer_steps=1, inner_iterations=5, line_search="strong_wolfe",
+                                 batch_size=8)  # two cells (8 rows) per chunk: three chunks
+    fit = reconstruct_cells(render, targets, init, options, nz_red=separable_model.nz_red)
 
     assert fit.restart_rmse.shape == (5, 4)
     assert (fit.rmse[:, None] <= fit.restart_rmse).all()
@@ -157,8 +160,9 @@ def test_reconstruct_writes_cells_and_examples(tmp_path, name, mode):
     groups = write_random_store(tmp_path / "cells.h5", proteins, n=30, seed=5)
     save_tiny_generator(tmp_path / "g.pt", name, proteins)
 
-    reconstruct(tmp_path / "g.pt", tmp_path / "cells.h5", tmp_path / "out", mode=mode, n_cells=5, steps=4,
-                restarts=2, seed=1, device="cpu", batch_size=6)
+    reconstruct(tmp_path / "g.pt", tmp_path / "cells.h5", tmp_path / "out",
+                ReconstructOptions(mode=mode, n_cells=5, inner_iterations=4, outer_steps=1, restarts=2, seed=1,
+                                   device="cpu", batch_size=6))
 
     cells = pd.read_csv(tmp_path / "out" / "cells.csv")
     assert tuple(cells.columns) == CELL_COLUMNS
@@ -199,14 +203,14 @@ def test_reconstruct_is_deterministic_and_draws_the_asked_number(tmp_path):
     save_tiny_generator(tmp_path / "g.pt", "wgangp-sep", ["Alp14"])
     runs = []
     for out in ("a", "b"):
-        reconstruct(tmp_path / "g.pt", tmp_path / "cells.h5", tmp_path / out, n_cells=4, steps=3, restarts=2,
-                    seed=7, device="cpu")
+        reconstruct(tmp_path / "g.pt", tmp_path / "cells.h5", tmp_path / out,
+                    ReconstructOptions(n_cells=4, outer_steps=1, inner_iterations=3, restarts=2, seed=7, device="cpu"))
         runs.append((tmp_path / out / "cells.csv").read_bytes())
     assert runs[0] == runs[1]
     assert len(pd.read_csv(tmp_path / "a" / "cells.csv")) == 4
 
-    reconstruct(tmp_path / "g.pt", tmp_path / "cells.h5", tmp_path / "c", n_cells=4, steps=3, restarts=2,
-                seed=8, device="cpu")
+    reconstruct(tmp_path / "g.pt", tmp_path / "cells.h5", tmp_path / "c",
+                ReconstructOptions(n_cells=4, outer_steps=1, inner_iterations=3, restarts=2, seed=8, device="cpu"))
     assert set(pd.read_csv(tmp_path / "c" / "cells.csv")["row"]) != set(pd.read_csv(tmp_path / "a" / "cells.csv")["row"])
 
 
@@ -245,8 +249,8 @@ def test_summarise_refuses_a_table_without_the_columns(tmp_path):
 
 def assert_refused(tmp_path, match: str, **options) -> None:
     with pytest.raises(BiogansError, match=match) as error:
-        reconstruct(tmp_path / "g.pt", tmp_path / "cells.h5", tmp_path / "out", n_cells=2, steps=2,
-                    restarts=1, device="cpu", **options)
+        settings = dict(n_cells=2, outer_steps=1, inner_iterations=2, restarts=1, device="cpu") | options
+        reconstruct(tmp_path / "g.pt", tmp_path / "cells.h5", tmp_path / "out", ReconstructOptions(**settings))
     assert "\n" not in str(error.value)
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
@@ -276,5 +280,5 @@ def test_refuses_a_protein_without_test_cells(tmp_path):
 def test_refuses_bad_options(tmp_path):
     write_random_store(tmp_path / "cells.h5", ["Alp14"], n=20)
     save_tiny_generator(tmp_path / "g.pt", "wgangp-sep", ["Alp14"])
-    assert_refused(tmp_path, "unknown reconstruction mode", mode="joint")
-    assert_refused(tmp_path, "--lr must be positive", lr=0.0)
+    assert_refused(tmp_path, "--mode: 'joint' is not one of regular, separable", mode="joint")
+    assert_refused(tmp_path, "--lr: must be > 0, got 0", lr=0.0)

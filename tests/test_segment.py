@@ -9,7 +9,12 @@ from cellfields import PIXEL_SIZE, draw_field, random_cells
 
 from biogans.data.align import align_cell, sampling_grid
 from biogans.data.geometry import cell_geometry, solidity
-from biogans.data.segment import CellRegion, cells_from_labels, otsu_threshold, segment_red
+from biogans.data.segment import (
+    CellRegion,
+    cells_from_labels,
+    otsu_threshold,
+    segment_red,
+)
 
 
 def angle_error(a: float, b: float) -> float:
@@ -128,10 +133,11 @@ def test_cells_that_do_not_fit_are_refused():
 @pytest.fixture(scope="module")
 def simulated(tmp_path_factory):
     """A few simulated fields (two proteins) with their ground-truth labels and cell tables."""
+    from biogans.data.options import SimulateOptions
     from biogans.data.simulate import simulate
 
     root = tmp_path_factory.mktemp("sim")
-    simulate(root, proteins=["Sid2", "Tea1"], cells_per_protein=100, seed=7)
+    simulate(root, SimulateOptions(proteins=["Sid2", "Tea1"], cells_per_protein=100, seed=7))
     return root
 
 

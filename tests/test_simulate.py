@@ -12,6 +12,7 @@ import tifffile
 from scipy import ndimage
 
 from biogans.cli import main
+from biogans.data.options import SimulateOptions
 from biogans.data.simulate import PHASES, PIXEL_SIZE_UM, cells, simulate
 from biogans.data.simulate import run as simulate_run
 from biogans.errors import BiogansError
@@ -35,7 +36,7 @@ def _read(field: Path) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
 @pytest.fixture(scope="module")
 def two_proteins(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("sim")
-    summary = simulate(out, proteins=["Sid2", "Tea1"], cells_per_protein=40, seed=7)
+    summary = simulate(out, SimulateOptions(proteins=["Sid2", "Tea1"], cells_per_protein=40, seed=7))
     assert set(summary) == {"Sid2", "Tea1"}
     return out
 
@@ -43,7 +44,7 @@ def two_proteins(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def joint(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("joint")
-    simulate(out, proteins=[], cells_per_protein=80, seed=11, all_proteins=True)
+    simulate(out, SimulateOptions(cells_per_protein=80, seed=11, all_proteins=True))
     return out / "all_proteins"
 
 
@@ -89,14 +90,14 @@ def test_fields_reach_the_requested_cell_count(two_proteins):
 # --------------------------------------------------------------------------- determinism
 
 def test_same_seed_same_bytes_and_other_seed_differs(two_proteins, tmp_path):
-    simulate(tmp_path / "again", proteins=["Sid2"], cells_per_protein=40, seed=7)
+    simulate(tmp_path / "again", SimulateOptions(proteins=["Sid2"], cells_per_protein=40, seed=7))
     names = sorted(p.name for p in (two_proteins / "Sid2").iterdir())
     assert names == sorted(p.name for p in (tmp_path / "again" / "Sid2").iterdir())
     match, mismatch, errors = filecmp.cmpfiles(two_proteins / "Sid2", tmp_path / "again" / "Sid2",
                                                names, shallow=False)
     assert not mismatch and not errors  # Sid2 alone == Sid2 simulated together with Tea1
 
-    simulate(tmp_path / "other", proteins=["Sid2"], cells_per_protein=40, seed=8)
+    simulate(tmp_path / "other", SimulateOptions(proteins=["Sid2"], cells_per_protein=40, seed=8))
     a, _, ta = _read(_fields(two_proteins / "Sid2")[0])
     b, _, tb = _read(_fields(tmp_path / "other" / "Sid2")[0])
     assert not np.array_equal(a, b)
@@ -104,8 +105,8 @@ def test_same_seed_same_bytes_and_other_seed_differs(two_proteins, tmp_path):
 
 
 def test_worker_count_does_not_change_output(tmp_path):
-    simulate(tmp_path / "one", proteins=["Alp14"], cells_per_protein=30, seed=3, workers=1)
-    simulate(tmp_path / "two", proteins=["Alp14"], cells_per_protein=30, seed=3, workers=2)
+    simulate(tmp_path / "one", SimulateOptions(proteins=["Alp14"], cells_per_protein=30, seed=3), workers=1)
+    simulate(tmp_path / "two", SimulateOptions(proteins=["Alp14"], cells_per_protein=30, seed=3), workers=2)
     names = sorted(p.name for p in (tmp_path / "one" / "Alp14").iterdir())
     _, mismatch, errors = filecmp.cmpfiles(tmp_path / "one" / "Alp14", tmp_path / "two" / "Alp14",
                                            names, shallow=False)
@@ -116,7 +117,7 @@ def test_other_protein_folders_are_left_alone(tmp_path):
     keep = tmp_path / "Arp3" / "keep.txt"
     keep.parent.mkdir()
     keep.write_text("mine")
-    simulate(tmp_path, proteins=["Mkh1"], cells_per_protein=5, seed=0)
+    simulate(tmp_path, SimulateOptions(proteins=["Mkh1"], cells_per_protein=5, seed=0))
     assert keep.read_text() == "mine"
     assert _fields(tmp_path / "Mkh1")
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
@@ -128,7 +129,7 @@ def test_failure_leaves_no_partial_folder(tmp_path, monkeypatch):
 
     monkeypatch.setattr(simulate_run, "write_field", broken)
     with pytest.raises(BiogansError, match="No space left"):
-        simulate(tmp_path, proteins=["Tea4"], cells_per_protein=5, seed=0)
+        simulate(tmp_path, SimulateOptions(proteins=["Tea4"], cells_per_protein=5, seed=0))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -173,7 +174,7 @@ def test_labels_and_table_agree_with_the_images(two_proteins):
 
 
 def test_cells_rarely_touch_and_some_are_cut(tmp_path):
-    simulate(tmp_path, proteins=["Cki2"], cells_per_protein=200, seed=5)
+    simulate(tmp_path, SimulateOptions(proteins=["Cki2"], cells_per_protein=200, seed=5))
     tables = [_read(f)[2] for f in _fields(tmp_path / "Cki2")]
     table = pd.concat(tables)
     counts = [len(t) for t in tables]
@@ -292,17 +293,21 @@ def test_spindle_poles_are_shared_between_proteins(joint):
 # --------------------------------------------------------------------------- bad arguments
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"proteins": ["Foo"]}, "unknown protein.*Foo.*Alp14"),
-    ({"proteins": []}, "no proteins"),
-    ({"cells_per_protein": 0}, "cells per protein"),
-    ({"workers": 0}, "workers"),
-    ({"field_size": 64}, "field size"),
-    ({"seed": -1}, "seed"),
+    ({"proteins": ["Foo"]}, "--proteins: 'Foo' is not one of Alp14"),
+    ({"proteins": []}, "--proteins: expected at least one value"),
+    ({"cells_per_protein": 0}, "--cells-per-protein: must be >= 1"),
+    ({"field_size": 64}, "--field-size: must be >= 128"),
+    ({"seed": -1}, "--seed: must be >= 0"),
 ])
-def test_bad_arguments_raise(tmp_path, kwargs, message):
+def test_bad_options_raise(kwargs, message):
     arguments = {"proteins": ["Sid2"], "cells_per_protein": 5, "seed": 0} | kwargs
     with pytest.raises(BiogansError, match=message):
-        simulate(tmp_path / "out", **arguments)
+        SimulateOptions(**arguments)
+
+
+def test_bad_worker_count_raises(tmp_path):
+    with pytest.raises(BiogansError, match="workers"):
+        simulate(tmp_path / "out", SimulateOptions(proteins=["Sid2"], cells_per_protein=5), workers=0)
     assert not (tmp_path / "out").exists()
 
 
@@ -310,11 +315,15 @@ def test_out_dir_that_is_a_file(tmp_path):
     target = tmp_path / "file"
     target.write_text("")
     with pytest.raises(BiogansError, match="not a folder"):
-        simulate(target, proteins=["Sid2"], cells_per_protein=5, seed=0)
+        simulate(target, SimulateOptions(proteins=["Sid2"], cells_per_protein=5, seed=0))
 
 
 def test_command_line(tmp_path, capsys):
     assert main(["simulate", str(tmp_path), "--proteins", "Tea4", "--cells-per-protein", "5"]) == 0
     assert _fields(tmp_path / "Tea4")
-    assert main(["simulate", str(tmp_path), "--proteins", "Bgs5"]) == 1
-    assert capsys.readouterr().err.startswith("error: simulate: unknown protein(s) Bgs5")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["simulate", str(tmp_path), "--proteins", "Bgs5"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: biogans simulate: argument --proteins: invalid choice: 'Bgs5'")
+    assert len(error.strip().splitlines()) == 1

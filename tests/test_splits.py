@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from biogans.cli import main
+from biogans.data.options import SplitOptions
 from biogans.data.splits import make_splits, read_splits
 from biogans.data.store import read_store, write_store
 from biogans.errors import BiogansError
@@ -9,7 +10,7 @@ from biogans.errors import BiogansError
 
 def test_halves_are_disjoint_cover_the_role_and_differ_across_splits(tiny_store, tmp_path):
     path, groups = tiny_store
-    make_splits(path, tmp_path / "splits.h5", n_splits=10, seed=3)
+    make_splits(path, tmp_path / "splits.h5", SplitOptions(n_splits=10, seed=3))
     splits = read_splits(tmp_path / "splits.h5", read_store(path))
     assert splits.n_splits == 10
     for protein, cells in groups.items():
@@ -29,9 +30,9 @@ def test_halves_are_disjoint_cover_the_role_and_differ_across_splits(tiny_store,
 def test_splits_are_reproducible_and_seed_dependent(tiny_store, tmp_path):
     path, _ = tiny_store
     store = read_store(path)
-    make_splits(path, tmp_path / "a.h5", seed=1)
-    make_splits(path, tmp_path / "b.h5", seed=1)
-    make_splits(path, tmp_path / "c.h5", seed=2)
+    make_splits(path, tmp_path / "a.h5", SplitOptions(seed=1))
+    make_splits(path, tmp_path / "b.h5", SplitOptions(seed=1))
+    make_splits(path, tmp_path / "c.h5", SplitOptions(seed=2))
     a, b, c = (read_splits(tmp_path / f"{x}.h5", store) for x in "abc")
     for key in a.permutations:
         np.testing.assert_array_equal(a.permutations[key], b.permutations[key])

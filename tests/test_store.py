@@ -2,7 +2,13 @@ import h5py
 import numpy as np
 import pytest
 
-from biogans.data.store import META_COLUMNS, read_store, store_attrs, store_groups, to_unit_range
+from biogans.data.store import (
+    META_COLUMNS,
+    read_store,
+    store_attrs,
+    store_groups,
+    to_unit_range,
+)
 from biogans.errors import BiogansError
 
 

@@ -15,7 +15,7 @@ from biogans.report.tables import (
     table1_real_vs_real,
     table2_conditional,
     table3_reconstruction,
-    table4_joint,
+    table4_all_proteins,
 )
 
 PROTEINS = ["Alp14", "Arp3", "Sid2"]
@@ -262,7 +262,7 @@ def test_table4_one_row_per_model_at_the_final_iteration(tmp_path):
         frame.to_csv(files[model], index=False)
         frames[model] = frame
     out = tmp_path / "table4_joint.csv"
-    table4_joint(files, out)
+    table4_all_proteins(files, out)
     table = pd.read_csv(out)
     assert list(table.columns) == ["model", "mean", "std", "n_splits"]
     assert list(table["model"]) == ["wgangp-star", "wgangp-multichannel"]
@@ -275,7 +275,7 @@ def test_table4_one_row_per_model_at_the_final_iteration(tmp_path):
     wrong = tmp_path / "wrong.csv"
     c2st_frame(rng, ["wgangp"], [100], [("all", "generated")]).to_csv(wrong, index=False)
     with pytest.raises(BiogansError, match=r"wrong\.csv: no rows for all_proteins versus generated"):
-        table4_joint({"x": wrong}, tmp_path / "t4.csv")
+        table4_all_proteins({"x": wrong}, tmp_path / "t4.csv")
     assert_no_output(tmp_path / "t4.csv")
 
 

@@ -15,11 +15,19 @@ import torch
 
 from biogans.cli import main
 from biogans.data.neighbours import find_neighbours
+from biogans.data.options import NeighbourOptions
 from biogans.data.store import read_store
 from biogans.errors import BiogansError
 from biogans.models import build, build_critic, spec_for
-from biogans.train.checkpoints import generator_spec, load_generator, save_generator
-from biogans.train.loop import TrainOptions, Trainer, make_sampler, train, training_regime
+from biogans.models.zoo import definition
+from biogans.train.checkpoints import (
+    GENERATOR_FORMAT,
+    load_file,
+    load_generator,
+    save_generator,
+)
+from biogans.train.loop import Trainer, make_sampler, train
+from biogans.train.options import TrainOptions
 
 PROTEINS = ["Alp14", "Arp3", "Sid2"]
 
@@ -27,16 +35,16 @@ PROTEINS = ["Alp14", "Arp3", "Sid2"]
 def tiny_options(model: str, proteins=PROTEINS, **kwargs) -> TrainOptions:
     settings = dict(iterations=4, checkpoints=[2, 4], batch_size=4, ngf=4, ndf=4, resume_every=2, log_every=1)
     settings.update(kwargs)
-    return TrainOptions(model=model, proteins=list(proteins), **settings)
+    return TrainOptions(model=model, proteins=tuple(proteins), **settings)
 
 
 @pytest.mark.parametrize("model", ["gan", "wgan", "wgangp", "gan-star", "wgangp-star", "wgangp-multichannel-sep"])
 def test_one_step_of_each_objective_changes_both_networks(model, tiny_store, tmp_path):
     path, _ = tiny_store
-    find_neighbours(path, tmp_path / "nn.h5", k=2)
+    find_neighbours(path, tmp_path / "nn.h5", NeighbourOptions(k=2))
     options = tiny_options(model, critic_steps=1)
     rng = torch.Generator().manual_seed(0)
-    sampler = make_sampler(training_regime(model), path, options.proteins, 4, rng, tmp_path / "nn.h5")
+    sampler = make_sampler(definition(model).architecture, path, list(options.proteins), 4, rng, tmp_path / "nn.h5")
     trainer = Trainer(options, sampler, torch.device("cpu"))
     before_g = [p.detach().clone() for p in trainer.generator.parameters()]
     before_c = [p.detach().clone() for p in trainer.critic.parameters()]
@@ -51,7 +59,7 @@ def test_one_step_of_each_objective_changes_both_networks(model, tiny_store, tmp
 def _trainer_after_steps(path, model, steps=3, **kwargs):
     options = tiny_options(model, critic_steps=2, **kwargs)
     rng = torch.Generator().manual_seed(0)
-    sampler = make_sampler(training_regime(model), path, options.proteins, 4, rng, None)
+    sampler = make_sampler(definition(model).architecture, path, list(options.proteins), 4, rng, None)
     trainer = Trainer(options, sampler, torch.device("cpu"))
     losses = [trainer.step(100 + i) for i in range(steps)]
     return trainer, losses
@@ -94,7 +102,7 @@ def test_generator_files_hold_only_tensors_and_plain_metadata(tiny_store, tmp_pa
     assert all(isinstance(v, torch.Tensor) for v in payload["state_dict"].values())
     z = torch.randn(3, payload["spec"]["nz"])
     model = load_generator(tmp_path / "m" / "generator_4.pt")
-    again = build(generator_spec(tmp_path / "m" / "generator_4.pt"))
+    again = build(load_file(tmp_path / "m" / "generator_4.pt", GENERATOR_FORMAT)["spec"])
     again.load_state_dict(payload["state_dict"])
     with torch.no_grad():
         torch.testing.assert_close(model(z), again.eval()(z))
@@ -229,7 +237,14 @@ def test_bad_training_requests_are_one_line_errors(tiny_store, tmp_path, capsys)
     assert "unknown model" in _cli_error([*base, "--model", "wgan-gp", "--proteins", "Alp14"], capsys)
     assert "Tea1" in _cli_error([*base, "--model", "gan", "--proteins", "Alp14", "Tea1"], capsys)
     assert "--neighbours" in _cli_error([*base, "--model", "wgangp-multichannel", "--proteins", "Alp14", "Sid2"], capsys)
-    assert not list((tmp_path / "m").glob("generator_*.pt")) if (tmp_path / "m").exists() else True
+    assert not (tmp_path / "m").exists()
+
+
+def test_the_last_iteration_is_always_written(tiny_store, tmp_path):
+    path, _ = tiny_store
+    train(path, tmp_path / "m", tiny_options("wgangp", iterations=3, checkpoints=None))
+    assert sorted(p.name for p in (tmp_path / "m").glob("generator_*.pt")) == ["generator_3.pt"]
+    assert TrainOptions(model="wgangp", proteins=("Alp14",), iterations=400).checkpoint_iterations == [100, 400]
 
 
 def test_critic_matches_the_generator_layout():

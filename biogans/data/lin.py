@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from biogans.data.roles import assign_roles, check_test_fraction
+from biogans.data.options import ImportLinOptions
+from biogans.data.roles import assign_roles
 from biogans.data.store import CellSet, empty_meta, write_store
 from biogans.errors import BiogansError
 from biogans.proteins import CELL_SHAPE, RED, protein_order
@@ -29,13 +30,12 @@ ROLE_SUFFIXES = {"train": "_train", "test": "_test"}
 def import_lin(
     lin_root: str | os.PathLike,
     out_path: str | os.PathLike,
+    options: ImportLinOptions = ImportLinOptions(),
     *,
     proteins: Sequence[str] | None = None,
-    test_fraction: float = 0.2,
-    seed: int = 0,
 ) -> dict:
     """Import LIN PNGs into the cell store ``out_path``; returns the cell count per protein and role."""
-    check_test_fraction(test_fraction)
+    test_fraction, seed = options.test_fraction, options.seed
     lin_root = Path(lin_root)
     roots = _role_roots(lin_root)
     available = {role: _protein_folders(root) for role, root in roots.items()}

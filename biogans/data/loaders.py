@@ -1,11 +1,14 @@
 """Training batches from the cell store, held in memory as tensors in [-1, 1].
 
-Three regimes, one sampler each, all returning a real batch in the critic's input layout:
-- joint: the cells of several proteins merged into one 2-channel set, [B, 2, H, W];
-- conditional: one equal batch per protein, laid out for one critic per protein, [B, P * 2, H, W];
-- multichannel: composite cells (red, then every protein's green), [B, 1 + P, H, W].
-Batches are drawn with replacement from a ``torch.Generator`` (so a resumed run only needs its state),
-with random horizontal and vertical flips of each cell.
+One sampler per way a model sees real cells, each returning a batch in its critic's input layout:
+- :class:`JointSampler`: the cells of several proteins merged into one 2-channel set, [B, 2, H, W]
+  (joint models, and each part of an independent model);
+- :class:`PerProteinSampler`: one equal batch per protein, laid out for one critic per protein,
+  [B, P * 2, H, W] (star-shaped models);
+- :class:`CompositeSampler`: composite cells (red, then every protein's green), [B, 1 + P, H, W]
+  (multi-channel models).
+Batches are drawn with replacement from a seeded ``torch.Generator`` (``rng``; a resumed run only
+needs its state), with random horizontal and vertical flips of each cell.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ def cell_tensor(cells: CellSet, rows: np.ndarray | None = None) -> torch.Tensor:
     return torch.from_numpy(to_unit_range(images))
 
 
-def random_flips(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def random_flips(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
     """Flip each cell horizontally and vertically, each with probability 1/2."""
-    flips = torch.rand(2, len(x), 1, 1, 1, generator=generator) < 0.5
+    flips = torch.rand(2, len(x), 1, 1, 1, generator=rng) < 0.5
     x = torch.where(flips[0], x.flip(-1), x)
     return torch.where(flips[1], x.flip(-2), x)
 
@@ -45,41 +48,41 @@ class JointSampler:
     an independent model's part)."""
 
     def __init__(self, store: dict[str, CellSet], proteins: list[str], batch_size: int,
-                 generator: torch.Generator, source: str = "cell store"):
+                 rng: torch.Generator, source: str = "cell store"):
         parts = [_training_cells(store, p, source) for p in proteins]
         self.images = torch.cat([images[rows] for images, rows in parts])
         self.batch_size = batch_size
-        self.generator = generator
+        self.rng = rng
 
     def sample(self) -> torch.Tensor:
-        rows = torch.randint(len(self.images), (self.batch_size,), generator=self.generator)
-        return random_flips(self.images[rows], self.generator)
+        rows = torch.randint(len(self.images), (self.batch_size,), generator=self.rng)
+        return random_flips(self.images[rows], self.rng)
 
 
-class ConditionalSampler:
+class PerProteinSampler:
     """One batch per protein, laid out [B, P * 2, H, W] (group p = protein p's cells) for the
     star-shaped model's per-protein critics."""
 
     def __init__(self, store: dict[str, CellSet], proteins: list[str], batch_size: int,
-                 generator: torch.Generator, source: str = "cell store"):
+                 rng: torch.Generator, source: str = "cell store"):
         parts = [_training_cells(store, p, source) for p in proteins]
         self.images = [images[rows] for images, rows in parts]
         self.batch_size = batch_size
-        self.generator = generator
+        self.rng = rng
 
     def sample(self) -> torch.Tensor:
-        batches = [images[torch.randint(len(images), (self.batch_size,), generator=self.generator)]
+        batches = [images[torch.randint(len(images), (self.batch_size,), generator=self.rng)]
                    for images in self.images]
-        x = random_flips(torch.stack(batches, 1).flatten(1, 2), self.generator)
+        x = random_flips(torch.stack(batches, 1).flatten(1, 2), self.rng)
         return x
 
 
-class MultichannelSampler:
+class CompositeSampler:
     """Composite cells [B, 1 + P, H, W]: each from a training cell of a random protein, the other
     proteins' greens taken from its red-channel neighbours."""
 
     def __init__(self, store: dict[str, CellSet], proteins: list[str], neighbours: dict,
-                 batch_size: int, generator: torch.Generator, source: str = "cell store"):
+                 batch_size: int, rng: torch.Generator, source: str = "cell store"):
         parts = {p: _training_cells(store, p, source) for p in proteins}
         self.images = {p: images for p, (images, _) in parts.items()}
         self.rows = {p: torch.from_numpy(rows) for p, (_, rows) in parts.items()}
@@ -87,15 +90,15 @@ class MultichannelSampler:
         self.neighbours = {key: torch.as_tensor(value) for key, value in neighbours.items()
                            if key[0] in parts and key[1] in parts}
         self.batch_size = batch_size
-        self.generator = generator
+        self.rng = rng
 
     def sample(self) -> torch.Tensor:
-        owner = torch.randint(len(self.proteins), (self.batch_size,), generator=self.generator)
+        owner = torch.randint(len(self.proteins), (self.batch_size,), generator=self.rng)
         x = torch.empty(self.batch_size, 1 + len(self.proteins), *next(iter(self.images.values())).shape[2:])
         for j, protein in enumerate(self.proteins):
             where = (owner == j).nonzero().squeeze(1)
             if len(where):
-                pick = torch.randint(len(self.rows[protein]), (len(where),), generator=self.generator)
+                pick = torch.randint(len(self.rows[protein]), (len(where),), generator=self.rng)
                 x[where] = composite(self.images, self.neighbours, protein, self.rows[protein][pick],
-                                     self.proteins, self.generator)
-        return random_flips(x, self.generator)
+                                     self.proteins, self.rng)
+        return random_flips(x, self.rng)

@@ -18,6 +18,7 @@ import h5py
 import numpy as np
 import torch
 
+from biogans.data.options import NeighbourOptions
 from biogans.data.store import CellSet, read_store
 from biogans.errors import BiogansError
 from biogans.files import atomic_path, open_hdf5
@@ -64,12 +65,10 @@ def red_vectors(cells: CellSet) -> torch.Tensor:
     return torch.from_numpy(cells.images[:, 0].reshape(len(cells), -1)).float().div_(255.0)
 
 
-def find_neighbours(cells_path: str | Path, out_path: str | Path, *, k: int = 5,
-                    block_size: int = 1024, threads: int = 1) -> None:
+def find_neighbours(cells_path: str | Path, out_path: str | Path,
+                    options: NeighbourOptions = NeighbourOptions()) -> None:
     """For every cell and every other protein, store the k nearest training cells by red L2 distance."""
-    if k < 1:
-        raise BiogansError(f"-k must be at least 1, got {k}")
-    torch.set_num_threads(max(1, threads))
+    k, block_size = options.k, options.block_size
     store = read_store(cells_path)
     reds = {protein: red_vectors(cells) for protein, cells in store.items()}
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
@@ -110,7 +109,7 @@ def read_neighbours(path: str | Path, store: dict[str, CellSet]) -> dict[tuple[s
 
 def composite(images: dict[str, torch.Tensor], neighbours: dict[tuple[str, str], np.ndarray | torch.Tensor],
               protein: str, rows: torch.Tensor, proteins: list[str],
-              generator: torch.Generator | None = None) -> torch.Tensor:
+              rng: torch.Generator | None = None) -> torch.Tensor:
     """Composite multi-channel cells [B, 1 + P, H, W] for store rows ``rows`` of ``protein``.
 
     ``images[p]`` holds protein p's cells as [N_p, 2, H, W] in [-1, 1] (background -1). Channel 0 is
@@ -127,7 +126,7 @@ def composite(images: dict[str, torch.Tensor], neighbours: dict[tuple[str, str],
             greens.append(own[:, 1:])
             continue
         table = torch.as_tensor(neighbours[protein, p])[rows]
-        pick = torch.randint(table.shape[1], (len(rows), 1), generator=generator)
+        pick = torch.randint(table.shape[1], (len(rows), 1), generator=rng)
         green = images[p][table.gather(1, pick).squeeze(1), 1:]
         greens.append(torch.where(mask, green, torch.full_like(green, -1.0)))
     return torch.cat([red, *greens], 1)

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from csv import DictReader
 from csv import Error as CsvError
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +26,14 @@ from tqdm import tqdm
 
 from biogans.data.align import AlignedCell, align_cell
 from biogans.data.fields import labels_path, list_fields, read_field, read_labels
-from biogans.data.roles import assign_roles, check_test_fraction
-from biogans.data.segment import CellRegion, SegmentationParams, cells_from_labels, segment_red
+from biogans.data.options import PreprocessOptions
+from biogans.data.roles import assign_roles
+from biogans.data.segment import (
+    CellRegion,
+    SegmentationParams,
+    cells_from_labels,
+    segment_red,
+)
 from biogans.data.store import META_COLUMNS, CellSet, open_store, write_store
 from biogans.errors import BiogansError
 from biogans.proteins import ALL_PROTEINS, CELL_SHAPE, RED, protein_order
@@ -37,32 +43,6 @@ log = logging.getLogger(__name__)
 #: The folder (and store group) of the multi-channel fields: red, then every protein's green.
 ALL_PROTEINS_GROUP = "all_proteins"
 ALL_PROTEINS_CHANNELS = (RED, *ALL_PROTEINS)
-
-
-@dataclass(frozen=True)
-class PreprocessOptions:
-    """How fields become cells; recorded in the store's ``params`` attribute."""
-
-    channels: tuple[str, str] = ("red", "green")  # what the two channels of a field hold, in file order
-    pixel_size: float | None = None  # field pixel size (µm); None: from the TIFF resolution tags
-    cell_pixel_size: float = 0.19  # µm per pixel of the 48x80 cell images
-    percentiles: tuple[float, float] = (0.5, 99.5)  # in-cell intensities mapped to 1 and 255
-    test_fraction: float = 0.2
-    seed: int = 0
-    segmentation: SegmentationParams = field(default_factory=SegmentationParams)
-
-    def validate(self) -> None:
-        """Refuse options that cannot work, with a one-line reason."""
-        if sorted(self.channels) != ["green", "red"]:
-            raise BiogansError(f"channels {list(self.channels)}: expected 'red green' or 'green red'")
-        if self.pixel_size is not None and not self.pixel_size > 0:
-            raise BiogansError(f"pixel size {self.pixel_size}: must be positive (µm)")
-        if not self.cell_pixel_size > 0:
-            raise BiogansError(f"cell pixel size {self.cell_pixel_size}: must be positive (µm)")
-        low, high = self.percentiles
-        if not 0 <= low < high <= 100:
-            raise BiogansError(f"percentiles {low} {high}: need 0 <= low < high <= 100")
-        check_test_fraction(self.test_fraction)
 
 
 @dataclass(frozen=True)
@@ -97,6 +77,7 @@ def preprocess(
     proteins: Sequence[str] | None = None,
     masks_dir: str | os.PathLike | None = None,
     options: PreprocessOptions = PreprocessOptions(),
+    segmentation: SegmentationParams = SegmentationParams(),
     all_proteins: bool = False,
     reference: str | os.PathLike | None = None,
     workers: int = 1,
@@ -107,7 +88,6 @@ def preprocess(
     normalise them with the ranges of the ``reference`` store (one group ``all_proteins``).
     Nothing is written unless every field could be read and every group has cells.
     """
-    options.validate()
     if workers < 1:
         raise BiogansError(f"workers {workers}: must be at least 1")
     fields_dir = Path(fields_dir)
@@ -127,21 +107,7 @@ def preprocess(
         fields = {ALL_PROTEINS_GROUP: _field_paths(fields_dir / ALL_PROTEINS_GROUP)}
     else:
         fields = {p: _field_paths(fields_dir / p) for p in _protein_names(fields_dir, proteins)}
-    tasks = [
-        FieldTask(
-            path=path,
-            source=path.relative_to(fields_dir).as_posix(),
-            labels=labels_path(path, masks_root / group) if masks_root is not None else None,
-            n_channels=len(ALL_PROTEINS_CHANNELS) if all_proteins else 2,
-            expected_labels=ALL_PROTEINS_CHANNELS if all_proteins else None,
-            red_first=tuple(options.channels) == ("red", "green"),
-            pixel_size=options.pixel_size,
-            cell_pixel_size=options.cell_pixel_size,
-            segmentation=options.segmentation,
-        )
-        for group, paths in fields.items()
-        for path in paths
-    ]
+    tasks = _field_tasks(fields, fields_dir, masks_root, options, segmentation, all_proteins)
     groups = _collect(fields, tasks, workers)
     if not all_proteins:
         ranges = _percentile_ranges(groups, options.percentiles)
@@ -155,6 +121,7 @@ def preprocess(
                  len(group.cells.masks), ", ".join(f"{k} {v}" for k, v in summary[name]["dropped"].items())
                  or "none", group.empty_fields)
     params = asdict(options) | {
+        "segmentation": asdict(segmentation),
         "fields_dir": str(fields_dir),
         "masks_dir": None if masks_root is None else str(masks_root),
         "all_proteins": all_proteins,
@@ -163,6 +130,26 @@ def preprocess(
     }
     write_store(out_path, cell_sets, source="tiff", params=params)
     return {"groups": summary, "cells": sum(s["cells"] for s in summary.values())}
+
+
+def _field_tasks(fields: dict[str, list[Path]], fields_dir: Path, masks_root: Path | None,
+                 options: PreprocessOptions, segmentation: SegmentationParams, all_proteins: bool) -> list[FieldTask]:
+    """One task per field, in group then file order."""
+    return [
+        FieldTask(
+            path=path,
+            source=path.relative_to(fields_dir).as_posix(),
+            labels=labels_path(path, masks_root / group) if masks_root is not None else None,
+            n_channels=len(ALL_PROTEINS_CHANNELS) if all_proteins else 2,
+            expected_labels=ALL_PROTEINS_CHANNELS if all_proteins else None,
+            red_first=tuple(options.channels) == ("red", "green"),
+            pixel_size=options.pixel_size,
+            cell_pixel_size=options.cell_pixel_size,
+            segmentation=segmentation,
+        )
+        for group, paths in fields.items()
+        for path in paths
+    ]
 
 
 def _cell_set(name: str, cells: FieldCells, channels: list[str], ranges: dict[str, tuple[float, float]],

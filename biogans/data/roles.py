@@ -2,17 +2,9 @@
 
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 
-from biogans.errors import BiogansError
-
-
-def check_test_fraction(test_fraction: float) -> None:
-    """Refuse a held-out fraction outside [0, 1)."""
-    if not 0.0 <= test_fraction < 1.0:
-        raise BiogansError(f"test fraction {test_fraction} is outside [0, 1)")
+from biogans.seeds import stable_id
 
 
 def assign_roles(n: int, test_fraction: float, seed: int, group: str) -> np.ndarray:
@@ -21,7 +13,7 @@ def assign_roles(n: int, test_fraction: float, seed: int, group: str) -> np.ndar
     The draw depends only on (seed, group name, n), so adding or removing other proteins never
     changes a protein's split; at least one cell stays in training.
     """
-    rng = np.random.default_rng([seed, zlib.crc32(group.encode())])
+    rng = np.random.default_rng([seed, stable_id(group)])
     n_test = min(int(round(test_fraction * n)), max(n - 1, 0))
     roles = np.full(n, "train", dtype=object)
     roles[rng.permutation(n)[:n_test]] = "test"

@@ -9,23 +9,19 @@ count and a digest of its role column, so a split file made for another store is
 from __future__ import annotations
 
 import hashlib
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import h5py
 import numpy as np
 
+from biogans.data.options import SplitOptions
 from biogans.data.store import ROLES, CellSet, read_store
 from biogans.errors import BiogansError
 from biogans.files import atomic_path, open_hdf5
+from biogans.seeds import stable_id
 
 FORMAT = "biogans-splits/1"
-
-
-def stable_id(name: str) -> int:
-    """A process-independent integer for a name (Python's hash() is salted per process)."""
-    return zlib.crc32(name.encode())
 
 
 def roles_digest(cells: CellSet) -> str:
@@ -39,10 +35,9 @@ def draw_splits(n_splits: int, rows: np.ndarray, seed: int, protein: str, role: 
     return np.stack([rng.permutation(rows) for _ in range(n_splits)]) if n_splits else np.empty((0, len(rows)), int)
 
 
-def make_splits(cells_path: str | Path, out_path: str | Path, *, n_splits: int = 10, seed: int = 0) -> None:
-    """Draw ``n_splits`` half/half partitions per protein and role and write them atomically."""
-    if n_splits < 1:
-        raise BiogansError(f"--n-splits must be at least 1, got {n_splits}")
+def make_splits(cells_path: str | Path, out_path: str | Path, options: SplitOptions = SplitOptions()) -> None:
+    """Draw ``options.n_splits`` half/half partitions per protein and role and write them atomically."""
+    n_splits, seed = options.n_splits, options.seed
     store = read_store(cells_path)
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs.update(format=FORMAT, n_splits=n_splits, seed=seed)

@@ -5,7 +5,7 @@ training halves (A plays "real", B "fake" in the evaluator's loss) and is scored
 halves. All comparisons of a job train together as one grouped DCGAN critic
 (:class:`biogans.models.Critic`); the loss is summed over groups, so each group's gradients are its
 own. Every random draw of a group (initial weights, batch rows, flips, penalty interpolates, held-out
-order and flips) comes from that group's own ``torch.Generator``, seeded from (seed, protein, versus,
+order and flips) comes from that group's own ``torch.Generator`` (its rng), seeded from (seed, protein, versus,
 split), so its result does not depend on which groups run beside it.
 
 Results per comparison:
@@ -29,17 +29,16 @@ import torch
 from scipy import stats
 from torch import nn
 
-from biogans.data.splits import stable_id
+from biogans.device import resolve_device
 from biogans.errors import BiogansError
+from biogans.evaluate.options import C2STOptions
 from biogans.files import atomic_path
 from biogans.models import Critic
-from biogans.train.loop import resolve_device
-from biogans.train.objectives import OBJECTIVES, WGANGP, Objective, get_objective, penalty_terms
+from biogans.seeds import stable_id
+from biogans.train.objectives import WGANGP, Objective, get_objective, penalty_terms
 
 #: Columns of a C2ST result file, one row per comparison and split.
 COLUMNS = ("evaluator", "iteration", "protein", "versus", "split", "score", "accuracy", "p_value")
-#: The evaluators: the critic losses and optimisers of the three GAN objectives.
-EVALUATORS = tuple(OBJECTIVES)
 #: Training steps whose random draws each group makes at once (fixed: independent of the group count).
 DRAW_CHUNK = 32
 #: Critics trained at once on the CPU by default: bigger grouped networks run slower there (their
@@ -47,41 +46,9 @@ DRAW_CHUNK = 32
 CPU_GROUPS = 5
 
 
-@dataclass(frozen=True)
-class C2STOptions:
-    """Settings of one C2ST job (the paper: WGAN-GP, 5000 steps, batch 64, ndf 64, 5 passes)."""
-
-    evaluator: str = "wgangp"
-    steps: int = 5000
-    batch_size: int = 64
-    ndf: int = 64
-    passes: int = 5
-    seed: int = 0
-    #: auto (CUDA if available), cpu, cuda, cuda:N
-    device: str = "auto"
-    #: learning rate (None: the evaluator's own, as in the paper); a larger one needs fewer steps
-    lr: float | None = None
-    #: critics trained at once (0: all on a GPU, CPU_GROUPS on the CPU); results do not depend on it
-    max_groups: int = 0
-
-    def __post_init__(self) -> None:
-        if self.evaluator not in EVALUATORS:
-            raise BiogansError(f"unknown evaluator {self.evaluator!r} (expected one of {', '.join(EVALUATORS)})")
-        for name in ("steps", "batch_size", "ndf", "passes"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise BiogansError(f"C2ST {name} must be a positive integer, got {value!r}")
-        if self.max_groups < 0:
-            raise BiogansError(f"C2ST max_groups must be 0 (automatic) or positive, got {self.max_groups}")
-        if self.lr is not None and not self.lr > 0:
-            raise BiogansError(f"C2ST learning rate must be positive, got {self.lr}")
-
-    def torch_device(self) -> torch.device:
-        return resolve_device(self.device)
-
-    def objective(self) -> Objective:
-        """The evaluator: its critic loss, optimiser (with ``lr`` if given) and post-step hook."""
-        return get_objective(self.evaluator, **({} if self.lr is None else {"lr": self.lr}))
+def evaluator_objective(options: C2STOptions) -> Objective:
+    """The evaluator: its critic loss, optimiser (with ``options.lr`` if given) and post-step hook."""
+    return get_objective(options.evaluator, **({} if options.lr is None else {"lr": options.lr}))
 
 
 @dataclass(frozen=True)
@@ -147,7 +114,7 @@ def run_c2st(bank: torch.Tensor, comparisons: Sequence[Comparison], options: C2S
         raise BiogansError(f"{source}: nothing to compare")
     for comparison in comparisons:
         comparison.check(source)
-    device = options.torch_device()
+    device = resolve_device(options.device)
     size = options.max_groups or (CPU_GROUPS if device.type == "cpu" else len(comparisons))
     pixels = channels_last_cells(bank.to(device))
     outcomes: list[Outcome] = []
@@ -157,43 +124,43 @@ def run_c2st(bank: torch.Tensor, comparisons: Sequence[Comparison], options: C2S
 
 
 def _run_groups(pixels: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions) -> list[Outcome]:
-    objective = options.objective()
-    generators = [torch.Generator().manual_seed(c.seed(options.seed)) for c in comparisons]
-    critic = train_critics(pixels, comparisons, generators, objective, options)
+    objective = evaluator_objective(options)
+    rngs = [torch.Generator().manual_seed(c.seed(options.seed)) for c in comparisons]
+    critic = train_critics(pixels, comparisons, rngs, objective, options)
     critic.eval()
     thresholds = _training_midpoints(critic, pixels, comparisons, options.batch_size)
-    scores, correct, n = _held_out(critic, objective, pixels, comparisons, generators, thresholds, options)
+    scores, correct, n = _held_out(critic, objective, pixels, comparisons, rngs, thresholds, options)
     return [Outcome(float(s), int(k), int(m)) for s, k, m in zip(scores, correct, n)]
 
 
 # --------------------------------------------------------------------------- training
 
-def new_critics(channels: int, height: int, width: int, generators: Sequence[torch.Generator],
+def new_critics(channels: int, height: int, width: int, rngs: Sequence[torch.Generator],
                 ndf: int, batchnorm: bool) -> Critic:
-    """A grouped critic whose group g has the paper's initialisation drawn from ``generators[g]``."""
+    """A grouped critic whose group g has the paper's initialisation drawn from ``rngs[g]``."""
     with torch.random.fork_rng(devices=[]):  # the constructor's own draws leave torch's global RNG as it was
-        critic = Critic(channels, ndf, len(generators), batchnorm, height, width)
+        critic = Critic(channels, ndf, len(rngs), batchnorm, height, width)
     with torch.no_grad():
         for layer in critic.modules():
             if isinstance(layer, nn.Conv2d):
-                for block, generator in zip(layer.weight.chunk(len(generators)), generators):
-                    nn.init.normal_(block, 0.0, 0.02, generator=generator)
+                for block, rng in zip(layer.weight.chunk(len(rngs)), rngs):
+                    nn.init.normal_(block, 0.0, 0.02, generator=rng)
             elif isinstance(layer, nn.BatchNorm2d):
-                for block, generator in zip(layer.weight.chunk(len(generators)), generators):
-                    nn.init.normal_(block, 1.0, 0.02, generator=generator)
+                for block, rng in zip(layer.weight.chunk(len(rngs)), rngs):
+                    nn.init.normal_(block, 1.0, 0.02, generator=rng)
     return critic
 
 
-def train_critics(pixels: torch.Tensor, comparisons: Sequence[Comparison], generators: Sequence[torch.Generator],
+def train_critics(pixels: torch.Tensor, comparisons: Sequence[Comparison], rngs: Sequence[torch.Generator],
                   objective: Objective, options: C2STOptions) -> Critic:
     """``options.steps`` critic updates on batches of the training halves (with replacement, random flips);
     ``pixels``: the bank as :func:`channels_last_cells`."""
     _, height, width, channels = pixels.shape
-    critic = new_critics(channels, height, width, generators, options.ndf, objective.critic_batchnorm)
+    critic = new_critics(channels, height, width, rngs, options.ndf, objective.critic_batchnorm)
     critic = critic.to(pixels.device, pixels.dtype, memory_format=torch.channels_last)
     optimizer = objective.critic_optimizer(critic.parameters())
     critic.train()
-    for rows_a, rows_b, flips, alpha in _training_draws(comparisons, generators, options, pixels.device):
+    for rows_a, rows_b, flips, alpha in _training_draws(comparisons, rngs, options, pixels.device):
         a = gather_cells(pixels, rows_a, flips[:2])
         b = gather_cells(pixels, rows_b, flips[2:])
         loss = objective.critic_loss(critic, a, b, alpha=alpha).sum()
@@ -204,19 +171,19 @@ def train_critics(pixels: torch.Tensor, comparisons: Sequence[Comparison], gener
     return critic
 
 
-def _training_draws(comparisons: Sequence[Comparison], generators: Sequence[torch.Generator],
+def _training_draws(comparisons: Sequence[Comparison], rngs: Sequence[torch.Generator],
                     options: C2STOptions, device: torch.device) -> Iterator[tuple[torch.Tensor, ...]]:
     """Per step: bank rows of A and B [B, G], flips [4, B, G] (A horizontal, A vertical, B h, B v) and
-    penalty weights [B, G]; each group draws ``DRAW_CHUNK`` steps at a time from its own generator."""
+    penalty weights [B, G]; each group draws ``DRAW_CHUNK`` steps at a time from its own rng."""
     batch = options.batch_size
     halves = [(torch.from_numpy(c.a_train), torch.from_numpy(c.b_train)) for c in comparisons]
     for start in range(0, options.steps, DRAW_CHUNK):
         k = min(DRAW_CHUNK, options.steps - start)
         rows_a, rows_b, uniforms = [], [], []
-        for (a_rows, b_rows), generator in zip(halves, generators):
-            rows_a.append(a_rows[torch.randint(len(a_rows), (k, batch), generator=generator)])
-            rows_b.append(b_rows[torch.randint(len(b_rows), (k, batch), generator=generator)])
-            uniforms.append(torch.rand(k, 5, batch, generator=generator))
+        for (a_rows, b_rows), rng in zip(halves, rngs):
+            rows_a.append(a_rows[torch.randint(len(a_rows), (k, batch), generator=rng)])
+            rows_b.append(b_rows[torch.randint(len(b_rows), (k, batch), generator=rng)])
+            uniforms.append(torch.rand(k, 5, batch, generator=rng))
         rows_a = torch.stack(rows_a, -1).to(device)
         rows_b = torch.stack(rows_b, -1).to(device)
         uniforms = torch.stack(uniforms, -1).to(device)
@@ -288,7 +255,7 @@ class _Pass:
     alpha: torch.Tensor
 
 
-def _draw_pass(comparisons: Sequence[Comparison], generators: Sequence[torch.Generator],
+def _draw_pass(comparisons: Sequence[Comparison], rngs: Sequence[torch.Generator],
                device: torch.device) -> _Pass:
     sizes = [(len(c.a_held), len(c.b_held)) for c in comparisons]
     pairs = [max(n_a, n_b) for n_a, n_b in sizes]
@@ -296,11 +263,11 @@ def _draw_pass(comparisons: Sequence[Comparison], generators: Sequence[torch.Gen
     cell_a = torch.zeros(length, len(comparisons), dtype=torch.long)
     cell_b = torch.zeros_like(cell_a)
     uniforms = torch.full((5, length, len(comparisons)), 0.5)
-    for g, ((n_a, n_b), n_pairs, generator) in enumerate(zip(sizes, pairs, generators)):
+    for g, ((n_a, n_b), n_pairs, rng) in enumerate(zip(sizes, pairs, rngs)):
         position = torch.arange(n_pairs)
-        cell_a[:n_pairs, g] = torch.randperm(n_a, generator=generator)[position % n_a]
-        cell_b[:n_pairs, g] = torch.randperm(n_b, generator=generator)[position % n_b]
-        uniforms[:, :n_pairs, g] = torch.rand(5, n_pairs, generator=generator)
+        cell_a[:n_pairs, g] = torch.randperm(n_a, generator=rng)[position % n_a]
+        cell_b[:n_pairs, g] = torch.randperm(n_b, generator=rng)[position % n_b]
+        uniforms[:, :n_pairs, g] = torch.rand(5, n_pairs, generator=rng)
     position = torch.arange(length)[:, None]
     n_a, n_b = (torch.tensor(n) for n in zip(*sizes))
     held_a = [torch.from_numpy(c.a_held) for c in comparisons]
@@ -314,7 +281,7 @@ def _draw_pass(comparisons: Sequence[Comparison], generators: Sequence[torch.Gen
 
 
 def _held_out(critic: Critic, objective: Objective, pixels: torch.Tensor, comparisons: Sequence[Comparison],
-              generators: Sequence[torch.Generator], thresholds: torch.Tensor,
+              rngs: Sequence[torch.Generator], thresholds: torch.Tensor,
               options: C2STOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Score (minus the held-out critic loss, mean over passes) and correct classifications per group."""
     device, groups, like = pixels.device, len(comparisons), dict(device=pixels.device, dtype=pixels.dtype)
@@ -325,7 +292,7 @@ def _held_out(critic: Critic, objective: Objective, pixels: torch.Tensor, compar
     score = torch.zeros(groups, **like)
     penalty = objective.penalty if isinstance(objective, WGANGP) else 0.0
     for _ in range(options.passes):
-        p = _draw_pass(comparisons, generators, device)
+        p = _draw_pass(comparisons, rngs, device)
         loss_a, loss_b, penalties = (torch.zeros(groups, **like) for _ in range(3))
         for i in range(0, len(p.rows_a), options.batch_size):
             rows = slice(i, i + options.batch_size)

@@ -1,10 +1,10 @@
-"""The three C2ST jobs, from files to result rows.
+"""The three C2ST modes, from files to result rows.
 
 - real vs real (Table 1): protein A's train-set halves vs protein B's test-set halves, per split;
 - fake vs real (Table 2, Figure 8): a generator's cells vs the real test set, per protein (conditional
   models, plus the row ``all``: the mean over proteins) or merged (joint models);
-- joint (Table 4): a conditional generator's joint cells (red + every green for one z) vs the
-  simulator's joint ground truth.
+- all proteins vs truth (Table 4): a conditional generator's all-protein cells (red + every green for
+  one z) vs the simulator's all-proteins ground truth (every green imaged in the same cells).
 
 Each job gathers every cell it needs once into an image bank (in [-1, 1]) and describes each
 comparison by bank rows; :func:`biogans.evaluate.c2st.run_c2st` trains all critics together.
@@ -22,8 +22,10 @@ import torch
 from biogans.data.loaders import cell_tensor
 from biogans.data.splits import Splits, draw_splits, read_splits
 from biogans.data.store import CellSet, read_store, store_groups
+from biogans.device import resolve_device
 from biogans.errors import BiogansError
-from biogans.evaluate.c2st import C2STOptions, Comparison, mean_over_proteins, result_rows, run_c2st
+from biogans.evaluate.c2st import Comparison, mean_over_proteins, result_rows, run_c2st
+from biogans.evaluate.options import C2STOptions
 from biogans.models.latent import sample_noise
 from biogans.proteins import RED
 from biogans.train.checkpoints import load_generator
@@ -112,7 +114,7 @@ def fake_vs_real(generator_paths: Sequence[str | Path], cells_path: str | Path, 
     """
     if not generator_paths:
         raise BiogansError("fake-vs-real needs at least one generator file")
-    models = [(Path(path), load_generator(path, options.torch_device())) for path in generator_paths]
+    models = [(Path(path), load_generator(path, resolve_device(options.device))) for path in generator_paths]
     _check_models(models, cells_path)
     store = read_store(cells_path, groups=_unique([p for _, model in models for p in model.proteins]))
     splits = read_splits(splits_path, store)
@@ -192,18 +194,16 @@ def _versus_generated(protein: str, real: tuple[list[np.ndarray], list[np.ndarra
     return comparisons
 
 
-# --------------------------------------------------------------------------- joint
+# --------------------------------------------------------------------------- all proteins vs truth
 
-def joint(generator_path: str | Path, truth_path: str | Path, options: C2STOptions = C2STOptions(),
-          n_splits: int = 10) -> pd.DataFrame:
-    """C2ST of a conditional generator's joint cells [N, 1 + P, H, W] (red and every protein's green for
-    one latent) against the simulator's joint truth (group ``all_proteins``), on ``n_splits`` seeded
-    half/half splits of all truth cells; as many generated cells as truth cells."""
-    if n_splits < 1:
-        raise BiogansError(f"--n-splits must be at least 1, got {n_splits}")
-    model = load_generator(generator_path, options.torch_device())
+def all_proteins_vs_truth(generator_path: str | Path, truth_path: str | Path, options: C2STOptions = C2STOptions(),
+                          n_splits: int = 10) -> pd.DataFrame:
+    """C2ST of a conditional generator's all-protein cells [N, 1 + P, H, W] (red and every protein's green
+    for one latent) against the simulator's all-proteins truth (group ``all_proteins``), on ``n_splits``
+    seeded half/half splits of all truth cells; as many generated cells as truth cells."""
+    model = load_generator(generator_path, resolve_device(options.device))
     if not model.conditional:
-        raise BiogansError(f"{generator_path}: the joint C2ST needs a conditional model (one green per "
+        raise BiogansError(f"{generator_path}: the all-proteins C2ST needs a conditional model (one green per "
                            f"protein for one red); this one models {', '.join(model.proteins)} merged")
     truth = read_store(truth_path, groups=[ALL_PROTEINS_GROUP])[ALL_PROTEINS_GROUP]
     missing = [c for c in (RED, *model.proteins) if c not in truth.channels]

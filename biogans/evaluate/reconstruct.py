@@ -20,7 +20,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import asdict, dataclass, fields
 from functools import partial
 from pathlib import Path
 
@@ -32,25 +32,21 @@ import torch
 from biogans.data.loaders import cell_tensor
 from biogans.data.neighbours import nearest
 from biogans.data.store import CellSet, read_store
+from biogans.device import resolve_device
 from biogans.errors import BiogansError
+from biogans.evaluate.options import ReconstructOptions
 from biogans.files import atomic_path
-from biogans.sample import to_uint8
+from biogans.images import to_uint8
 from biogans.train.checkpoints import load_generator
-from biogans.train.loop import resolve_device
 
 log = logging.getLogger(__name__)
 
-MODES: tuple[str, ...] = ("regular", "separable")
 CELL_COLUMNS: tuple[str, ...] = ("protein", "row", "rmse", "nll", "nn_rmse", "nn_row")
 SUMMARY_COLUMNS: tuple[str, ...] = ("protein", "nll_median", "nll_mad", "l2_median", "l2_mad",
                                     "nn_median", "nn_mad", "n_cells")
 EXAMPLES_FORMAT = "biogans-reconstruction-examples/1"
 #: Cells per protein kept as images in examples.h5 (Figure 6).
 N_EXAMPLES = 8
-#: torch.optim.LBFGS line search (None: fixed steps of size lr); strong Wolfe reaches far lower errors
-#: for the same number of generator evaluations.
-LINE_SEARCH: str | None = "strong_wolfe"
-LINE_SEARCHES: tuple[str | None, ...] = ("strong_wolfe", None)
 
 #: z [B, nz] -> cells [B, 2, H, W] in [-1, 1] (one protein's red and green).
 Render = Callable[[torch.Tensor], torch.Tensor]
@@ -78,8 +74,8 @@ def latent_nll(z: torch.Tensor) -> torch.Tensor:
 
 
 def fit_latents(render: Render, targets: torch.Tensor, z: torch.Tensor, free: tuple[int, int],
-                channels: tuple[int, int], *, steps: int, lr: float,
-                line_search: str | None = LINE_SEARCH) -> torch.Tensor:
+                channels: tuple[int, int], *, outer_steps: int, inner_iterations: int, lr: float,
+                line_search: str | None) -> torch.Tensor:
     """L-BFGS on the latent entries z[:, free[0]:free[1]] (the others fixed) to minimise each cell's mean
     squared error on ``channels`` (a range); returns the new z. The loss sums per-cell errors, so each
     cell's gradient is its own."""
@@ -88,7 +84,7 @@ def fit_latents(render: Render, targets: torch.Tensor, z: torch.Tensor, free: tu
     before, after = z[:, :start], z[:, stop:]
     part = z[:, start:stop].detach().clone().requires_grad_(True)
     goal = targets[:, c0:c1]
-    optimiser = torch.optim.LBFGS([part], lr=lr, max_iter=steps, line_search_fn=line_search)
+    optimiser = torch.optim.LBFGS([part], lr=lr, max_iter=inner_iterations, line_search_fn=line_search)
 
     def closure() -> torch.Tensor:
         optimiser.zero_grad()
@@ -98,13 +94,13 @@ def fit_latents(render: Render, targets: torch.Tensor, z: torch.Tensor, free: tu
         return loss
 
     with torch.enable_grad():
-        optimiser.step(closure)
+        for _ in range(outer_steps):
+            optimiser.step(closure)
     return torch.cat([before, part.detach(), after], 1)
 
 
-def reconstruct_cells(render: Render, targets: torch.Tensor, init: torch.Tensor, *, mode: str = "regular",
-                      nz_red: int = 0, steps: int = 50, lr: float = 0.05, batch_size: int = 256,
-                      line_search: str | None = LINE_SEARCH) -> Reconstruction:
+def reconstruct_cells(render: Render, targets: torch.Tensor, init: torch.Tensor, options: ReconstructOptions,
+                      nz_red: int = 0) -> Reconstruction:
     """Reconstruct ``targets`` [n, 2, H, W] (in [-1, 1]) from the starting latents ``init`` [n, restarts, nz].
 
     ``regular`` fits all of z on both channels; ``separable`` fits z[:, :nz_red] on the red channel,
@@ -113,22 +109,22 @@ def reconstruct_cells(render: Render, targets: torch.Tensor, init: torch.Tensor,
     ``batch_size`` (whole cells, at least one); each chunk is one L-BFGS problem (the sum over its rows),
     as each batch was in the paper's code.
     """
-    if mode not in MODES:
-        raise BiogansError(f"unknown reconstruction mode {mode!r} (known: {', '.join(MODES)})")
+    mode = options.mode
     n, restarts, nz = init.shape
     if mode == "separable" and not 0 < nz_red < nz:
         raise BiogansError(f"separable reconstruction needs 0 < nz_red < nz, got nz_red={nz_red}, nz={nz}")
-    options = dict(steps=steps, lr=lr, line_search=line_search)
-    per_chunk = max(1, batch_size // restarts)
+    settings = dict(outer_steps=options.outer_steps, inner_iterations=options.inner_iterations, lr=options.lr,
+                    line_search=None if options.line_search == "none" else options.line_search)
+    per_chunk = max(1, options.batch_size // restarts)
     chunks = []
     for first in range(0, n, per_chunk):
         goal = targets[first:first + per_chunk].repeat_interleave(restarts, 0)
         z = init[first:first + per_chunk].flatten(0, 1)
         if mode == "regular":
-            z = fit_latents(render, goal, z, (0, nz), (0, 2), **options)
+            z = fit_latents(render, goal, z, (0, nz), (0, 2), **settings)
         else:
-            z = fit_latents(render, goal, z, (0, nz_red), (0, 1), **options)
-            z = fit_latents(render, goal, z, (nz_red, nz), (1, 2), **options)
+            z = fit_latents(render, goal, z, (0, nz_red), (0, 1), **settings)
+            z = fit_latents(render, goal, z, (nz_red, nz), (1, 2), **settings)
         with torch.no_grad():
             images = render(z)
         rmse = torch.nan_to_num(cell_rmse(images, goal), nan=math.inf).view(-1, restarts)
@@ -138,19 +134,14 @@ def reconstruct_cells(render: Render, targets: torch.Tensor, init: torch.Tensor,
     return Reconstruction(**merged)
 
 
-def reconstruct(generator_path: str | Path, cells_path: str | Path, out_dir: str | Path, *,
-                mode: str = "regular", n_cells: int = 50, steps: int = 50, restarts: int = 5,
-                lr: float = 0.05, seed: int = 0, device: str = "auto", batch_size: int = 256,
-                line_search: str | None = LINE_SEARCH) -> None:
-    """Reconstruct up to ``n_cells`` held-out cells per protein of a generator; write cells.csv and
-    examples.h5 to ``out_dir``. Conditional models use each protein's own output, joint models their one.
-
-    ``steps`` counts L-BFGS iterations per stage; ``line_search`` is "strong_wolfe" or None (fixed steps
-    of size ``lr``, as the paper's code, which ran 50 x 20 such iterations).
-    """
+def reconstruct(generator_path: str | Path, cells_path: str | Path, out_dir: str | Path,
+                options: ReconstructOptions = ReconstructOptions()) -> None:
+    """Reconstruct up to ``options.n_cells`` held-out cells per protein of a generator (all by default);
+    write cells.csv and examples.h5 to ``out_dir``. Conditional models use each protein's own output,
+    joint models their one."""
     out_dir = Path(out_dir)
-    _check_options(mode, n_cells, steps, restarts, lr, batch_size, line_search)
-    model = load_generator(generator_path, resolve_device(device)).requires_grad_(False)
+    mode, seed, restarts = options.mode, options.seed, options.restarts
+    model = load_generator(generator_path, resolve_device(options.device)).requires_grad_(False)
     if mode == "separable" and not model.nz_red:
         raise BiogansError(f"{generator_path}: separable reconstruction needs a separable model "
                            f"(a red part of z); this {model.spec['architecture']} model has none")
@@ -164,15 +155,13 @@ def reconstruct(generator_path: str | Path, cells_path: str | Path, out_dir: str
         clock = time.perf_counter()
         cells = store[protein]
         cell_seed, z_seed = np.random.SeedSequence([seed, index]).spawn(2)
-        rows = draw_cells(cells.role_indices("test"), n_cells, np.random.default_rng(cell_seed))
+        rows = draw_cells(cells.role_indices("test"), options.n_cells, np.random.default_rng(cell_seed))
         targets = cell_tensor(cells, rows)
         draw = torch.Generator().manual_seed(int(z_seed.generate_state(1)[0]))
         init = torch.randn(len(rows), restarts, model.nz, generator=draw)
 
         render = partial(model.cells, protein=index if model.conditional else 0)
-        fit = reconstruct_cells(render, targets.to(z_device), init.to(z_device), mode=mode,
-                                nz_red=model.nz_red, steps=steps, lr=lr, batch_size=batch_size,
-                                line_search=line_search)
+        fit = reconstruct_cells(render, targets.to(z_device), init.to(z_device), options, nz_red=model.nz_red)
         nn_rows = nearest_training_cells(cells, targets)
         neighbours = cell_tensor(cells, nn_rows)
         table = pd.DataFrame({
@@ -192,15 +181,15 @@ def reconstruct(generator_path: str | Path, cells_path: str | Path, out_dir: str
                  table["nn_rmse"].median())
 
     _write_examples(out_dir / "examples.h5", examples, {
-        "mode": mode, "generator": str(generator_path), "cells": str(cells_path), "steps": steps,
-        "restarts": restarts, "lr": lr, "seed": seed, "line_search": line_search or "none"})
+        "generator": str(generator_path), "cells": str(cells_path),
+        **{k: v for k, v in asdict(options).items() if v is not None}})
     with atomic_path(out_dir / "cells.csv") as tmp:
         pd.concat(rows_out, ignore_index=True)[list(CELL_COLUMNS)].to_csv(tmp, index=False)
 
 
-def draw_cells(test_rows: np.ndarray, n_cells: int, rng: np.random.Generator) -> np.ndarray:
-    """A seeded draw of ``n_cells`` of the given rows (all if fewer), in store order."""
-    if len(test_rows) <= n_cells:
+def draw_cells(test_rows: np.ndarray, n_cells: int | None, rng: np.random.Generator) -> np.ndarray:
+    """A seeded draw of ``n_cells`` of the given rows (all if fewer, or if None), in store order."""
+    if n_cells is None or len(test_rows) <= n_cells:
         return np.asarray(test_rows, dtype=np.int64)
     return np.sort(rng.choice(test_rows, size=n_cells, replace=False)).astype(np.int64)
 
@@ -242,20 +231,6 @@ def median_mad(values: pd.Series | np.ndarray) -> tuple[float, float]:
     x = np.asarray(values, dtype=np.float64)
     median = float(np.median(x))
     return median, float(np.median(np.abs(x - median)))
-
-
-def _check_options(mode: str, n_cells: int, steps: int, restarts: int, lr: float, batch_size: int,
-                   line_search: str | None) -> None:
-    if mode not in MODES:
-        raise BiogansError(f"unknown reconstruction mode {mode!r} (known: {', '.join(MODES)})")
-    if line_search not in LINE_SEARCHES:
-        raise BiogansError(f"unknown line search {line_search!r} (strong_wolfe or none)")
-    for name, value in (("n-cells", n_cells), ("steps", steps), ("restarts", restarts),
-                        ("batch-size", batch_size)):
-        if value < 1:
-            raise BiogansError(f"--{name} must be positive, got {value}")
-    if not lr > 0:
-        raise BiogansError(f"--lr must be positive, got {lr}")
 
 
 def _check_cells(cells: CellSet, protein: str, shape: tuple[int, int], cells_path: str | Path) -> None:

@@ -4,7 +4,11 @@
 """
 
 from biogans.models.base import CellGenerator
-from biogans.models.conditional import IndependentGenerator, MultichannelGenerator, StarGenerator
+from biogans.models.conditional import (
+    IndependentGenerator,
+    MultichannelGenerator,
+    StarGenerator,
+)
 from biogans.models.dcgan import Critic, Generator, paper_init_
 from biogans.models.factory import assemble_independent, build, build_critic
 from biogans.models.joint import JointGenerator

@@ -11,9 +11,11 @@ import torch
 from torch import nn
 
 from biogans.errors import BiogansError
+from biogans.validation import check_positive_int
 
 #: Number of stride-2 layers: a 48x80 image becomes a 3x5 map.
 DEPTH = 4
+
 
 def paper_init_(module: nn.Module) -> nn.Module:
     """The paper's initialisation, in place: conv weights N(0, 0.02), BatchNorm N(1, 0.02), biases 0."""
@@ -35,12 +37,6 @@ def base_map(height: int, width: int) -> tuple[int, int]:
         if isinstance(size, bool) or not isinstance(size, int) or size < scale or size % scale:
             raise BiogansError(f"image {name} {size!r} is not a positive multiple of {scale}")
     return height // scale, width // scale
-
-
-def check_positive_int(name: str, value: int) -> None:
-    """Raise BiogansError unless ``value`` is a positive int (a layer width, a count)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BiogansError(f"{name} must be a positive integer, got {value!r}")
 
 
 class Generator(nn.Module):

@@ -8,7 +8,11 @@ import torch
 
 from biogans.errors import BiogansError
 from biogans.models.base import CellGenerator
-from biogans.models.conditional import IndependentGenerator, MultichannelGenerator, StarGenerator
+from biogans.models.conditional import (
+    IndependentGenerator,
+    MultichannelGenerator,
+    StarGenerator,
+)
 from biogans.models.dcgan import Critic
 from biogans.models.joint import JointGenerator
 from biogans.models.specs import check_spec, critic_layout_of

@@ -13,7 +13,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from biogans.errors import BiogansError
-from biogans.models.dcgan import DEPTH, base_map, check_positive_int, paper_init_
+from biogans.models.dcgan import DEPTH, base_map, paper_init_
+from biogans.validation import check_positive_int
 
 
 def red_channels(channels: int, red_portion: float) -> int:

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from biogans.errors import BiogansError
-from biogans.models.dcgan import DEPTH, base_map, check_positive_int
+from biogans.models.dcgan import DEPTH, base_map
 from biogans.models.separable import red_channels
+from biogans.validation import check_positive_int
 
 ARCHITECTURES: tuple[str, ...] = ("dcgan", "separable", "star", "multichannel", "independent")
 

@@ -1,4 +1,9 @@
-"""The paper's 14 models by name: architecture, objective, data regime and default hyperparameters."""
+"""The paper's 14 models by name: architecture, objective and default hyperparameters.
+
+Two kinds of model: *joint* models (dcgan, separable) generate two-channel cells of the proteins
+merged; *conditional* models (star, independent, multichannel) generate, for one red, one green per
+protein. The workflow's config schema lists the same names (a test ties the two).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from biogans.errors import BiogansError
-from biogans.models.specs import check_spec
+from biogans.models.specs import JOINT_ARCHITECTURES, check_spec
 
 OBJECTIVES: tuple[str, ...] = ("gan", "wgan", "wgangp")
-
-#: joint: proteins merged into 2-channel cells; conditional: one batch per protein;
-#: multichannel: composite images; independent: one 2-channel job per protein.
-REGIMES: tuple[str, ...] = ("joint", "conditional", "multichannel", "independent")
 
 
 @dataclass(frozen=True)
@@ -23,37 +24,35 @@ class ModelDefinition:
     architecture: str
     separable: bool
     objective: str
-    regime: str
     nz: int = 100
     red_portion: float | None = None
     ngf: int = 64
     ndf: int = 64
 
     @property
-    def critic_batchnorm(self) -> bool:
-        """WGAN-GP critics have no batch norm (the gradient penalty is per sample)."""
-        return self.objective != "wgangp"
+    def kind(self) -> str:
+        """``joint`` (the proteins merged) or ``conditional`` (one green per protein for one red)."""
+        return "joint" if self.architecture in JOINT_ARCHITECTURES else "conditional"
 
 
 _MULTICHANNEL = dict(nz=350, ngf=224, ndf=224)
 
 #: The paper's models, joint (6 proteins merged) first, then the conditional ones.
 PAPER_MODELS: dict[str, ModelDefinition] = {model.name: model for model in (
-    ModelDefinition("gan", "dcgan", False, "gan", "joint"),
-    ModelDefinition("wgan", "dcgan", False, "wgan", "joint"),
-    ModelDefinition("wgangp", "dcgan", False, "wgangp", "joint"),
-    ModelDefinition("gan-sep", "separable", True, "gan", "joint", red_portion=0.5),
-    ModelDefinition("wgan-sep", "separable", True, "wgan", "joint", red_portion=0.5),
-    ModelDefinition("wgangp-sep", "separable", True, "wgangp", "joint", red_portion=0.5),
-    ModelDefinition("wgangp-star", "star", True, "wgangp", "conditional", red_portion=0.5),
-    ModelDefinition("gan-star", "star", True, "gan", "conditional", red_portion=0.5),
-    ModelDefinition("wgangp-independent", "independent", False, "wgangp", "independent"),
-    ModelDefinition("wgangp-independent-sep", "independent", True, "wgangp", "independent", red_portion=0.5),
-    ModelDefinition("gan-independent", "independent", False, "gan", "independent"),
-    ModelDefinition("gan-independent-sep", "independent", True, "gan", "independent", red_portion=0.5),
-    ModelDefinition("wgangp-multichannel", "multichannel", False, "wgangp", "multichannel", **_MULTICHANNEL),
-    ModelDefinition("wgangp-multichannel-sep", "multichannel", True, "wgangp", "multichannel", red_portion=1 / 7,
-                    **_MULTICHANNEL),
+    ModelDefinition("gan", "dcgan", False, "gan"),
+    ModelDefinition("wgan", "dcgan", False, "wgan"),
+    ModelDefinition("wgangp", "dcgan", False, "wgangp"),
+    ModelDefinition("gan-sep", "separable", True, "gan", red_portion=0.5),
+    ModelDefinition("wgan-sep", "separable", True, "wgan", red_portion=0.5),
+    ModelDefinition("wgangp-sep", "separable", True, "wgangp", red_portion=0.5),
+    ModelDefinition("wgangp-star", "star", True, "wgangp", red_portion=0.5),
+    ModelDefinition("gan-star", "star", True, "gan", red_portion=0.5),
+    ModelDefinition("wgangp-independent", "independent", False, "wgangp"),
+    ModelDefinition("wgangp-independent-sep", "independent", True, "wgangp", red_portion=0.5),
+    ModelDefinition("gan-independent", "independent", False, "gan"),
+    ModelDefinition("gan-independent-sep", "independent", True, "gan", red_portion=0.5),
+    ModelDefinition("wgangp-multichannel", "multichannel", False, "wgangp", **_MULTICHANNEL),
+    ModelDefinition("wgangp-multichannel-sep", "multichannel", True, "wgangp", red_portion=1 / 7, **_MULTICHANNEL),
 )}
 
 

@@ -8,16 +8,13 @@ and raises a one-line BiogansError for a missing or unsuitable input. Matplotlib
 
 from __future__ import annotations
 
-import contextlib
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter
 from PIL import Image, ImageDraw, ImageFont
 
 from biogans.data.loaders import cell_tensor
@@ -25,18 +22,11 @@ from biogans.data.store import CellSet, read_store, to_unit_range
 from biogans.errors import BiogansError
 from biogans.evaluate.reconstruct import EXAMPLES_FORMAT
 from biogans.files import atomic_path, open_hdf5
+from biogans.images import cell_rows, grid, grid_centres, save_gif, to_rgb
 from biogans.models.latent import fixed_noise, interpolate, sample_noise
-from biogans.report.montage import cell_rows, grid, grid_centres, save_gif, to_rgb
-from biogans.report.tables import (
-    EVALUATOR_NAMES,
-    c2st_vs_iterations,
-    c2st_vs_iterations_markdown,
-    check_table_path,
-    markdown_path,
-)
+from biogans.report.canvas import DPI, check_png, save_figure
 from biogans.train.checkpoints import load_generator
 
-DPI = 200
 #: Inches per cell-image pixel: an 80-pixel-wide cell is ~0.9 in, ~180 px at 200 dpi.
 INCHES_PER_PIXEL = 1 / 90
 #: Red intensity ([0, 1] units) above which a pixel counts as cell when measuring a generated cell's length.
@@ -49,28 +39,28 @@ SHARED_RED = ("star", "multichannel")
 
 @torch.no_grad()
 def figure1_teaser(generator: str | Path, cells: str | Path, out: str | Path, *, model: str = "star-shaped model",
-                   n_latents: int = 8, n_real: int = 4, seed: int = 0) -> None:
+                   latents: int = 8, real_cells: int = 4, seed: int = 0) -> None:
     """Real test cells of each protein (left) beside a star-shaped model's samples (right): one latent,
     hence one red, per column and one row per protein (that protein's green on the shared red)."""
-    _check_png(out)
+    check_png(out)
     generator_model = _shared_red_model(generator, "figure 1")
-    real = _real_cells(read_store(cells, generator_model.proteins), generator_model.proteins, n_real, seed, cells)
-    fake = generator_model.cells(fixed_noise(generator_model, n_latents, group=1, seed=seed)).transpose(0, 1)
+    real = _real_cells(read_store(cells, generator_model.proteins), generator_model.proteins, real_cells, seed, cells)
+    fake = generator_model.cells(fixed_noise(generator_model, latents, group=1, seed=seed)).transpose(0, 1)
     figure, (left, right) = _panels([real, fake], direction="horizontal")
     _show_cells(left, real, "real cells (test set)", row_labels=generator_model.proteins)
     _show_cells(right, fake, f"{model}: one latent (one red) per column",
-                column_labels=[f"z{i + 1}" for i in range(n_latents)])
-    _save(figure, out)
+                column_labels=[f"z{i + 1}" for i in range(latents)])
+    save_figure(figure, out)
 
 
 # --------------------------------------------------------------------------- figure 3
 
 @torch.no_grad()
 def figure3_training_progress(generators: Mapping[str, Sequence[str | Path]], cells: str | Path, out: str | Path, *,
-                              n_samples: int = 8, seed: int = 0) -> None:
+                              samples: int = 8, seed: int = 0) -> None:
     """Samples of joint models at several checkpoints (one row per iteration, the same latents in every
     row of a model) below a row of real cells of the models' proteins."""
-    _check_png(out)
+    check_png(out)
     if not generators:
         raise BiogansError("figure 3: no generator files given")
     panels, titles, labels = [], [], []
@@ -86,17 +76,17 @@ def figure3_training_progress(generators: Mapping[str, Sequence[str | Path]], ce
                                    f"(latent size {model.nz} vs {first.nz}, proteins {', '.join(model.proteins)} "
                                    f"vs {', '.join(first.proteins)})")
         models = [model for _, model in loaded]
-        z = fixed_noise(models[0], n_samples, group=1, seed=seed)
+        z = fixed_noise(models[0], samples, group=1, seed=seed)
         panels.append(torch.stack([model.cells(z)[:, 0] for model in models]))
         titles.append(name)
         labels.append([f"iteration {model.iteration:,}" for model in models])
         proteins = proteins or models[0].proteins
-    real = _merged_real_cells(read_store(cells, proteins), proteins, n_samples, seed, cells)
+    real = _merged_real_cells(read_store(cells, proteins), proteins, samples, seed, cells)
     figure, axes = _panels([real[None], *panels], direction="vertical")
     _show_cells(axes[0], real[None], f"real cells ({', '.join(proteins)})", row_labels=["real"])
     for ax, panel, title, row_labels in zip(axes[1:], panels, titles, labels):
         _show_cells(ax, panel, f"{title}: the same latents at each checkpoint", row_labels=row_labels)
-    _save(figure, out)
+    save_figure(figure, out)
 
 
 # --------------------------------------------------------------------------- figure 4
@@ -106,7 +96,7 @@ def figure4_separable_samples(generators: Mapping[str, str | Path], out: str | P
                               group_size: int = 8, seed: int = 0) -> None:
     """Separable joint models: each row ``group_size`` samples sharing the red part of z (so one red
     cell); the greens should vary along a row (identical greens are mode collapse)."""
-    _check_png(out)
+    check_png(out)
     if not generators:
         raise BiogansError("figure 4: no generator files given")
     panels = {}
@@ -122,16 +112,16 @@ def figure4_separable_samples(generators: Mapping[str, str | Path], out: str | P
     for ax, (name, panel) in zip(axes, panels.items()):
         _show_cells(ax, panel, f"{name}: each row shares the red part of z",
                     row_labels=[f"red z{i + 1}" for i in range(groups)])
-    _save(figure, out)
+    save_figure(figure, out)
 
 
 # --------------------------------------------------------------------------- figure 6
 
 def figure6_reconstructions(examples: Mapping[tuple[str, str], str | Path], out: str | Path, *,
-                            n_cells: int = 3) -> None:
+                            cells_per_protein: int = 3) -> None:
     """Per protein, a few held-out cells: the target, its nearest training cell and each model's
     reconstruction (``examples`` maps (mode, model) to the examples.h5 of that reconstruction)."""
-    _check_png(out)
+    check_png(out)
     if not examples:
         raise BiogansError("figure 6: no reconstruction example files given")
     loaded = {key: read_examples(path) for key, path in examples.items()}
@@ -142,7 +132,7 @@ def figure6_reconstructions(examples: Mapping[tuple[str, str], str | Path], out:
     blocks = []
     for protein in proteins:
         rows = [r for r in loaded[first_key][protein]["row"]
-                if all(r in data[protein]["row"] for data in loaded.values())][:n_cells]
+                if all(r in data[protein]["row"] for data in loaded.values())][:cells_per_protein]
         if not rows:
             raise BiogansError(f"{', '.join(map(str, examples.values()))}: no {protein} cell is reconstructed "
                                "in every file (run the reconstructions with the same --seed and --n-cells)")
@@ -157,7 +147,7 @@ def figure6_reconstructions(examples: Mapping[tuple[str, str], str | Path], out:
     for i, (ax, protein, block) in enumerate(zip(axes, proteins, cells)):
         _show_cells(ax, block, None, row_labels=[protein] + [""] * (len(block) - 1),
                     column_labels=names if i == 0 else None)
-    _save(figure, out)
+    save_figure(figure, out)
 
 
 def read_examples(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
@@ -197,7 +187,7 @@ def figure7_cell_cycle(generator: str | Path, out: str | Path, gif: str | Path |
     The ends are found from the model: of ``candidates`` seeded latents ranked by the length of their
     generated red cell, those at the two ``percentiles``.
     """
-    _check_png(out)
+    check_png(out)
     gif = Path(gif) if gif is not None else Path(out).with_suffix(".gif")
     if gif.suffix != ".gif":
         raise BiogansError(f"{gif}: the animation must end in .gif")
@@ -216,7 +206,7 @@ def figure7_cell_cycle(generator: str | Path, out: str | Path, gif: str | Path |
     animation = _gif_frames(path_cells, generator_model.proteins)
     with atomic_path(gif) as gif_tmp:
         save_gif(gif_tmp, animation + animation[-2:0:-1], duration_ms=100)
-        _save(figure, out)
+        save_figure(figure, out)
 
 
 def red_length(red: torch.Tensor, threshold: float = CELL_THRESHOLD, min_pixels: int = 2) -> torch.Tensor:
@@ -264,70 +254,7 @@ def _label_strip(proteins: Sequence[str], height: int, scale: int, pad: int = 2)
     return np.asarray(image) / 255.0
 
 
-# --------------------------------------------------------------------------- figure 8
-
-def figure8_c2st_vs_iterations(runs: Sequence[tuple[str, str | Path]], out: str | Path,
-                               table: str | Path | None = None) -> pd.DataFrame:
-    """C2ST score against generator iteration for joint models: one panel per evaluator, per model the
-    median over splits with its 10-90 percentile band, log iteration axis; optionally the long table
-    (``model,evaluator,iteration,split,score``) and its Markdown. Returns the long table."""
-    _check_png(out)
-    scores = c2st_vs_iterations(runs)
-    evaluators = list(dict.fromkeys(scores["evaluator"]))
-    figure = Figure(figsize=(4.2 * len(evaluators), 4.2), dpi=DPI, layout="constrained")
-    axes = figure.subplots(1, len(evaluators), squeeze=False)[0]
-    quantiles = scores.groupby(["evaluator", "model", "iteration"], sort=False)["score"].quantile([0.1, 0.5, 0.9])
-    quantiles = quantiles.unstack()
-    models = list(dict.fromkeys(scores["model"]))
-    for ax, evaluator in zip(axes, evaluators):
-        for model in models:
-            if (evaluator, model) not in quantiles.index.droplevel("iteration"):
-                continue
-            q = quantiles.loc[(evaluator, model)].sort_index()
-            colour, style = _model_style(model, models)
-            ax.plot(q.index, q[0.5], style, color=colour, marker="o", markersize=3, label=model)
-            ax.fill_between(q.index, q[0.1], q[0.9], color=colour, alpha=0.15, linewidth=0)
-        ax.set_xscale("log")
-        iterations = sorted(set(scores.loc[scores["evaluator"] == evaluator, "iteration"]))
-        ax.set_xticks(iterations, [_short_count(i) for i in iterations], fontsize="small",
-                      rotation=45 if len(iterations) > 6 else 0)
-        ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.set_title(f"{EVALUATOR_NAMES.get(evaluator, evaluator)} evaluator")
-        ax.set_xlabel("generator iteration")
-        ax.grid(True, which="major", alpha=0.3)
-    axes[0].set_ylabel("C2ST score (lower is better)")
-    handles, labels = axes[0].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="outside lower center", ncols=min(len(models), 6), frameon=False)
-    with contextlib.ExitStack() as stack:
-        if table is not None:
-            table = check_table_path(table)
-            csv_tmp = stack.enter_context(atomic_path(table))
-            md_tmp = stack.enter_context(atomic_path(markdown_path(table)))
-            scores.to_csv(csv_tmp, index=False, float_format="%.6g")
-            md_tmp.write_text(c2st_vs_iterations_markdown(scores))
-        _save(figure, out)
-    return scores
-
-
-def _short_count(n: int) -> str:
-    """1000 -> '1k', 500000 -> '500k', 100 -> '100': iteration tick labels."""
-    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
-
-
-def _model_style(model: str, models: Sequence[str]) -> tuple[str, str]:
-    """One colour per objective (gan, wgan, wgangp), dashed for separable variants; other names cycle."""
-    base, separable = (model[:-4], True) if model.endswith("-sep") else (model, False)
-    palette = {"gan": "tab:red", "wgan": "tab:blue", "wgangp": "tab:green"}
-    colour = palette.get(base, f"C{3 + models.index(model) % 7}")
-    return colour, "--" if separable else "-"
-
-
 # --------------------------------------------------------------------------- shared helpers
-
-def _check_png(out: str | Path) -> None:
-    if Path(out).suffix != ".png":
-        raise BiogansError(f"{out}: a figure file must end in .png")
-
 
 def _shared_red_model(path: str | Path, figure: str) -> torch.nn.Module:
     """A conditional generator whose proteins share one red (star-shaped or multi-channel)."""
@@ -411,8 +338,3 @@ def _show_cells(ax, cells: torch.Tensor, title: str | None, row_labels: Sequence
         spine.set_visible(False)
     if title:
         ax.set_title(title, fontsize="medium")
-
-
-def _save(figure: Figure, out: str | Path) -> None:
-    with atomic_path(out) as tmp:
-        figure.savefig(tmp, format="png", dpi=DPI, facecolor="white")

@@ -102,11 +102,6 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.M
     return model.to(device).eval()
 
 
-def generator_spec(path: str | Path) -> dict:
-    """The spec stored in a generator file (for checks that need no weights)."""
-    return load_file(path, GENERATOR_FORMAT)["spec"]
-
-
 def rng_state(generator: torch.Generator) -> dict[str, Any]:
     """Every random state a training run draws from: its own generator, torch's CPU and CUDA RNGs."""
     state = {"generator": generator.get_state(), "torch": torch.get_rng_state()}

@@ -1,4 +1,4 @@
-"""The training loop: one model, one objective, one data regime, resumable after a kill.
+"""The training loop: one model, one objective, resumable after a kill.
 
 Structure as in pytorch/examples' dcgan: for each generator iteration, ``critic_steps`` critic
 updates on real and (detached) fake batches, then one generator update. Every random draw (batches,
@@ -23,21 +23,22 @@ import math
 import platform
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from biogans import __version__
-from biogans.data.loaders import ConditionalSampler, JointSampler, MultichannelSampler
-from biogans.data.store import read_store
+from biogans.data.loaders import CompositeSampler, JointSampler, PerProteinSampler
+from biogans.data.store import read_store, store_groups
+from biogans.device import resolve_device
 from biogans.errors import BiogansError
 from biogans.files import atomic_path
+from biogans.images import cell_sheet, save_png
 from biogans.models import build, build_critic
 from biogans.models.latent import fixed_noise, sample_noise
 from biogans.models.zoo import definition, spec_for
-from biogans.report.montage import cell_sheet, save_png
 from biogans.train.checkpoints import (
     RESUME_FORMAT,
     load_file,
@@ -47,72 +48,31 @@ from biogans.train.checkpoints import (
     save_generator,
 )
 from biogans.train.objectives import get_objective
+from biogans.train.options import TrainOptions
 
 log = logging.getLogger(__name__)
 
-#: The paper's checkpoint iterations.
-PAPER_CHECKPOINTS = (100, 1_000, 2_000, 3_000, 5_000, 10_000, 30_000, 50_000, 100_000, 300_000, 500_000)
 LOG_COLUMNS = ("iteration", "loss_critic", "loss_generator", "wasserstein", "seconds")
 
 
-@dataclass
-class TrainOptions:
-    """Everything that defines one training run (stored in train_options.json and resume.pt)."""
-
-    model: str
-    proteins: list[str]
-    iterations: int
-    checkpoints: list[int] = field(default_factory=lambda: list(PAPER_CHECKPOINTS))
-    batch_size: int = 64
-    nz: int | None = None
-    ngf: int = 64
-    ndf: int = 64
-    red_portion: float | None = None
-    critic_steps: int | None = None
-    lr: float | None = None
-    seed: int = 0
-    device: str = "auto"
-    bf16: bool = False
-    channels_last: bool = False
-    resume_every: int = 100
-    log_every: int = 10
-
-    def identity(self) -> dict:
-        """The options a resume state must share with this run (training longer is allowed)."""
-        skip = {"iterations", "checkpoints", "device", "resume_every", "log_every"}
-        return {k: v for k, v in asdict(self).items() if k not in skip}
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` = CUDA if available, else CPU."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise BiogansError(f"device {name} asked for, but CUDA is not available")
-    return torch.device(name)
-
-
-def make_sampler(regime: str, cells_path: Path, proteins: list[str], batch_size: int,
-                 generator: torch.Generator, neighbours_path: Path | None):
-    """The real-batch sampler of a data regime (joint, conditional, multichannel)."""
+def make_sampler(architecture: str, cells_path: Path, proteins: list[str], batch_size: int,
+                 rng: torch.Generator, neighbours_path: Path | None):
+    """The real-batch sampler of a model's architecture: merged proteins for joint models and the parts
+    of independent ones, one batch per protein for star-shaped ones, composite cells for multi-channel."""
     store = read_store(cells_path, groups=_present(cells_path, proteins))
-    if regime == "joint":
-        return JointSampler(store, proteins, batch_size, generator, str(cells_path))
-    if regime == "conditional":
-        return ConditionalSampler(store, proteins, batch_size, generator, str(cells_path))
-    if regime == "multichannel":
+    if architecture == "star":
+        return PerProteinSampler(store, proteins, batch_size, rng, str(cells_path))
+    if architecture == "multichannel":
         from biogans.data.neighbours import read_neighbours
 
         if neighbours_path is None:
             raise BiogansError("multi-channel models need --neighbours (results/data/red_neighbours.h5)")
-        return MultichannelSampler(store, proteins, read_neighbours(neighbours_path, store), batch_size,
-                                   generator, str(cells_path))
-    raise BiogansError(f"unknown data regime {regime!r}")
+        return CompositeSampler(store, proteins, read_neighbours(neighbours_path, store), batch_size, rng,
+                                str(cells_path))
+    return JointSampler(store, proteins, batch_size, rng, str(cells_path))
 
 
 def _present(cells_path: Path, proteins: list[str]) -> list[str]:
-    from biogans.data.store import store_groups
-
     groups = store_groups(cells_path)
     missing = [p for p in proteins if p not in groups]
     if missing:
@@ -120,17 +80,11 @@ def _present(cells_path: Path, proteins: list[str]) -> list[str]:
     return proteins
 
 
-def training_regime(model: str) -> str:
-    """How real batches are drawn: an independent model's parts train like joint models."""
-    regime = definition(model).regime
-    return "joint" if regime == "independent" else regime
-
-
 def training_spec(options: TrainOptions) -> dict:
     """The spec of the generator a run trains: the named model, or one part of an independent model."""
-    spec = spec_for(options.model, options.proteins, nz=options.nz, ngf=options.ngf,
+    spec = spec_for(options.model, list(options.proteins), nz=options.nz, ngf=options.ngf,
                     red_portion=options.red_portion)
-    if definition(options.model).regime == "independent":
+    if definition(options.model).architecture == "independent":
         if len(options.proteins) != 1:
             raise BiogansError(f"{options.model} trains one protein per job; got {len(options.proteins)} proteins")
         spec = spec["parts"][0]
@@ -148,14 +102,15 @@ class Trainer:
         self.spec = training_spec(options)
         torch.manual_seed(options.seed)
         self.generator = build(self.spec).to(device)
-        self.critic = build_critic(self.spec, options.ndf, self.objective.critic_batchnorm).to(device)
+        ndf = options.ndf or definition(options.model).ndf
+        self.critic = build_critic(self.spec, ndf, self.objective.critic_batchnorm).to(device)
         if options.channels_last:
             self.generator.to(memory_format=torch.channels_last)
             self.critic.to(memory_format=torch.channels_last)
         self.opt_generator = self.objective.generator_optimizer(self.generator.parameters())
         self.opt_critic = self.objective.critic_optimizer(self.critic.parameters())
         self.sampler = sampler
-        self.rng = sampler.generator
+        self.rng = sampler.rng
         self.device = device
         self.autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=options.bf16)
 
@@ -226,11 +181,10 @@ def train(cells_path: str | Path, out_dir: str | Path, options: TrainOptions, *,
           neighbours_path: str | Path | None = None) -> None:
     """Train one model into ``out_dir``, continuing from ``out_dir/resume.pt`` when it matches."""
     cells_path, out_dir = Path(cells_path), Path(out_dir)
-    _check_options(options)
     device = resolve_device(options.device)
     rng = torch.Generator().manual_seed(options.seed)
-    sampler = make_sampler(training_regime(options.model), cells_path, options.proteins, options.batch_size, rng,
-                           Path(neighbours_path) if neighbours_path else None)
+    sampler = make_sampler(definition(options.model).architecture, cells_path, list(options.proteins),
+                           options.batch_size, rng, Path(neighbours_path) if neighbours_path else None)
     out_dir.mkdir(parents=True, exist_ok=True)
     snapshots = out_dir / "snapshots"
     resume_path = out_dir / "resume.pt"
@@ -248,7 +202,7 @@ def train(cells_path: str | Path, out_dir: str | Path, options: TrainOptions, *,
     _truncate_log(out_dir / "train_log.csv", start)
 
     noise = fixed_noise(trainer.generator, n=64, group=8, seed=options.seed).to(device)
-    checkpoints = set(options.checkpoints)
+    checkpoints = set(options.checkpoint_iterations)
     clock = time.perf_counter() - seconds
     last_resume = start
     name = options.model if len(options.proteins) > 1 else f"{options.model}/{options.proteins[0]}"
@@ -275,18 +229,6 @@ def train(cells_path: str | Path, out_dir: str | Path, options: TrainOptions, *,
                 save_file(resume_path, trainer.state(done, time.perf_counter() - clock))
                 last_resume = done
     log.info("%s: %d iterations in %.1f s", name, options.iterations, time.perf_counter() - clock)
-
-
-def _check_options(options: TrainOptions) -> None:
-    if options.iterations < 1:
-        raise BiogansError(f"--iterations must be positive, got {options.iterations}")
-    bad = [c for c in options.checkpoints if not 1 <= c <= options.iterations]
-    if bad:
-        raise BiogansError(f"checkpoint iterations {bad} are outside 1..{options.iterations}")
-    if options.batch_size < 1 or options.resume_every < 1 or options.log_every < 1:
-        raise BiogansError("--batch-size, --resume-every and --log-every must be positive")
-    if not options.proteins:
-        raise BiogansError("no proteins to train on")
 
 
 def _matching_resume_state(resume_path: Path, options: TrainOptions) -> dict | None:

@@ -1,48 +1,42 @@
-# Shared helpers and input functions; the config is validated here, at start-up.
+# Config validation, path helpers, input functions and target lists. Parsing the workflow imports
+# neither torch nor biogans: every rule calls `biogans <stage>` in its shell command.
 
+import math
 from pathlib import Path
 
 import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-SCHEMA = Path(workflow.basedir) / "workflow" / "schemas" / "config.schema.yaml"
+
+SCHEMA = yaml.safe_load(open(workflow.source_path("../schemas/config.schema.yaml")))
 
 
-def typed_leaves(value, schema):
-    """`--config key='{a: 1}'` arrives with its nested values as strings (Snakemake reads it with
-    YAML's BaseLoader): read as YAML each string the schema does not type as a string."""
-    if isinstance(value, dict):
-        properties, other = schema.get("properties", {}), schema.get("additionalProperties")
-        return {
-            key: typed_leaves(item, properties.get(key, other if isinstance(other, dict) else {}))
-            for key, item in value.items()
-        }
-    if isinstance(value, list):
-        return [typed_leaves(item, schema.get("items", {})) for item in value]
-    types = schema.get("type", [])
-    types = [types] if isinstance(types, str) else types
-    if isinstance(value, str) and types and "string" not in types:
-        try:
-            parsed = yaml.safe_load(value)
-        except yaml.YAMLError:
-            return value
-        return typed_leaves(parsed, schema) if isinstance(parsed, (dict, list)) else parsed
-    return value
+def non_finite_key(value, key="config"):
+    """The first key holding NaN or an infinity (YAML .nan, .inf), which JSON schema cannot refuse."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return key
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for name, item in items:
+        found = non_finite_key(item, f"{key}.{name}")
+        if found:
+            return found
+    return None
 
 
 def validate_config(config):
-    """Validate (and fill in defaults of) the config; a violation is one line naming the key."""
-    config.update(typed_leaves(config, yaml.safe_load(SCHEMA.read_text())))
+    """Fill in the schema's defaults and validate; a violation is one line naming the key."""
+    bad = non_finite_key(config)
+    if bad:
+        raise WorkflowError(f"{bad}: not a finite number")
     try:
-        validate(config, str(SCHEMA))
-    except WorkflowError as error:
-        lines = str(error).splitlines()
-        problem = [l.split(": ", 1)[1] for l in lines if l.startswith("ValidationError: ")]
-        where = [l[len("On instance") :].rstrip(":") for l in lines if l.startswith("On instance")]
-        if not problem:
-            raise
-        raise WorkflowError(f"config{where[0] if where else ''}: {problem[0]}") from None
+        validate(config, "../schemas/config.schema.yaml")
+    except WorkflowError:
+        error = best_match(Draft202012Validator(SCHEMA).iter_errors(config))
+        where = ".".join(map(str, ["config", *error.absolute_path]))
+        raise WorkflowError(f"{where}: {error.message}") from None
 
 
 validate_config(config)
@@ -51,110 +45,47 @@ DATASET = config["dataset"]
 SOURCE = DATASET["source"]
 PROTEINS = DATASET["proteins"]
 MODELLED = DATASET["modelled"]
+TRAINING = config["training"]
+C2ST = config["c2st"]
+RECONSTRUCTION = config["reconstruction"]
+REPORT = config["report"]
 
 if not set(MODELLED) <= set(PROTEINS):
     raise WorkflowError(
-        f"config: dataset.modelled has proteins not in dataset.proteins: "
-        f"{', '.join(sorted(set(MODELLED) - set(PROTEINS)))}"
+        "config.dataset.modelled: proteins not in dataset.proteins: "
+        + ", ".join(sorted(set(MODELLED) - set(PROTEINS)))
     )
 if SOURCE != "synthetic":
     if not DATASET["path"]:
-        raise WorkflowError(f"config: dataset.source is {SOURCE}, so dataset.path must be set")
-    if SOURCE == "tiff" and not Path(DATASET["path"]).is_dir():
-        raise WorkflowError(f"config: dataset.path {DATASET['path']} is not a folder")
-    if SOURCE == "lin" and not (
-        Path(DATASET["path"]).is_dir()
-        or Path(DATASET["path"] + "_train").is_dir()
-    ):
         raise WorkflowError(
-            f"config: dataset.path {DATASET['path']} is neither a folder nor the prefix of a "
+            f"config.dataset.path: dataset.source is {SOURCE}, so give the data's folder, "
+            "e.g. --config dataset='{path: /data/LIN_Normalized_WT_size-48-80}'"
+        )
+    if SOURCE == "tiff" and not Path(DATASET["path"]).is_dir():
+        raise WorkflowError(f"config.dataset.path: {DATASET['path']} is not a folder")
+    if SOURCE == "lin" and not (Path(DATASET["path"]).is_dir() or Path(DATASET["path"] + "_train").is_dir()):
+        raise WorkflowError(
+            f"config.dataset.path: {DATASET['path']} is neither a folder nor the prefix of a "
             f"{DATASET['path']}_train / _test pair"
         )
     if DATASET["masks"] and not Path(DATASET["masks"]).is_dir():
-        raise WorkflowError(f"config: dataset.masks {DATASET['masks']} is not a folder")
+        raise WorkflowError(f"config.dataset.masks: {DATASET['masks']} is not a folder")
+
+
+# ----------------------------------------------------------------------------- paths
+
+CELLS = "results/data/cells.h5"
+SPLITS = "results/data/splits.h5"
+NEIGHBOURS = "results/data/red_neighbours.h5"
+JOINT_TRUTH = "results/data/joint_truth.h5"
 
 
 def log_path(name):
-    """The log file of a job: results/logs/<name>.log."""
     return f"results/logs/{name}.log"
 
 
 def benchmark_path(name):
-    """The benchmark table of a job: results/benchmarks/<name>.tsv."""
     return f"results/benchmarks/{name}.tsv"
-
-
-def field_folders(wildcards):
-    """The fields the cell store is made from: simulated per protein, or the user's folder."""
-    if SOURCE == "synthetic":
-        return expand("results/raw/{protein}", protein=PROTEINS)
-    return DATASET["path"]
-
-
-def fields_root():
-    return "results/raw" if SOURCE == "synthetic" else DATASET["path"]
-
-
-def preprocess_options():
-    """Command-line options of `biogans preprocess` from the config."""
-    p = config["preprocess"]
-    options = [
-        f"--cell-pixel-size {p['cell_pixel_size']}",
-        f"--percentiles {p['percentiles'][0]} {p['percentiles'][1]}",
-        f"--test-fraction {p['test_fraction']}",
-        f"--seed {p['seed']}",
-    ]
-    if SOURCE == "tiff":
-        options.append(f"--channels {' '.join(DATASET['channels'])}")
-        if DATASET["pixel_size"]:
-            options.append(f"--pixel-size {DATASET['pixel_size']}")
-        if DATASET["masks"]:
-            options.append(f"--masks {DATASET['masks']}")
-    return " ".join(options)
-
-
-def data_targets():
-    """Everything `rule data` builds."""
-    targets = [
-        "results/data/cells.h5",
-        "results/data/splits.h5",
-        "results/data/red_neighbours.h5",
-    ]
-    if SOURCE == "synthetic":
-        targets.append("results/data/joint_truth.h5")
-    return targets
-
-
-# ----------------------------------------------------------------------------- models
-
-from biogans.models.zoo import PAPER_MODELS  # noqa: E402  (name -> architecture, objective, regime)
-
-TRAINING = config["training"]
-MODELS = list(config["models"])
-
-
-def model_kind(model):
-    """joint (proteins merged, the paper's 500k iterations) or conditional (50k)."""
-    return "joint" if PAPER_MODELS[model].regime == "joint" else "conditional"
-
-
-def models_of(*regimes):
-    return [m for m in MODELS if PAPER_MODELS[m].regime in regimes]
-
-
-def iterations(model):
-    return TRAINING["iterations"][model_kind(model)]
-
-
-def checkpoints(model):
-    """Checkpoint iterations of a model: the configured ones up to its iterations, plus the last."""
-    last = iterations(model)
-    return sorted({c for c in TRAINING["checkpoints"][model_kind(model)] if c <= last} | {last})
-
-
-def kind_checkpoints(kind):
-    last = TRAINING["iterations"][kind]
-    return sorted({c for c in TRAINING["checkpoints"][kind] if c <= last} | {last})
 
 
 def one_of(names):
@@ -162,77 +93,108 @@ def one_of(names):
     return "|".join(names) if names else "(?!)"
 
 
+# ----------------------------------------------------------------------------- models
+
+ARCHITECTURE = {
+    name: architecture
+    for architecture in ("joint", "star", "independent", "multichannel")
+    for name in SCHEMA["$defs"][f"{architecture}_model"]["enum"]
+}
+MODEL_SETTINGS = config["models"] or {name: {} for name in ARCHITECTURE}
+MODELS = list(MODEL_SETTINGS)
+for item, names in REPORT.items():
+    missing = [m for m in ([names] if isinstance(names, str) else names) if m not in MODELS]
+    if missing:
+        raise WorkflowError(f"config.report.{item}: models not defined in `models`: {', '.join(missing)}")
+
+
+def kind(model):
+    """joint (the proteins merged) or conditional (one green per protein for one red)."""
+    return "joint" if ARCHITECTURE[model] == "joint" else "conditional"
+
+
+def models_of(*architectures):
+    return [m for m in MODELS if ARCHITECTURE[m] in architectures]
+
+
+def separable(model):
+    """Models with a red part of z: the separable variants and the star-shaped models."""
+    return model.endswith("-sep") or ARCHITECTURE[model] == "star"
+
+
+def checkpoints(model_kind):
+    """Iterations at which a kind of model writes generator files: the configured ones, and the last."""
+    last = TRAINING["iterations"][model_kind]
+    return sorted({c for c in TRAINING["checkpoints"][model_kind] if c <= last} | {last})
+
+
 def generator_file(model, iteration=None):
-    """results/models/<model>/generator_<iteration>.pt (the final one by default)."""
-    return f"results/models/{model}/generator_{iteration or iterations(model)}.pt"
+    """results/models/<model>/generator_<iteration>.pt (the last one by default)."""
+    return f"results/models/{model}/generator_{iteration or checkpoints(kind(model))[-1]}.pt"
 
 
 def model_setting(model, key):
-    """A training setting of a model: its override in `models`, else the `training` default."""
-    return (config["models"][model] or {}).get(key, TRAINING.get(key))
+    """A training setting of a model: its override in `models`, else the `training` value."""
+    return (MODEL_SETTINGS[model] or {}).get(key, TRAINING.get(key))
+
+
+def cli_options(values):
+    """`biogans` options from config values: key_name -> --key-name; lists spread, flags bare, None dropped."""
+    words = []
+    for key, value in values.items():
+        flag = "--" + key.replace("_", "-")
+        if value is True:
+            words.append(flag)
+        elif isinstance(value, list):
+            words.append(" ".join([flag, *map(str, value)]))
+        elif value is not None and value is not False:
+            words.append(f"{flag} {value}")
+    return " ".join(words)
 
 
 def train_options(wildcards):
     """The resolved hyperparameters of a model as `biogans train` options (params: a change re-runs it)."""
     model = wildcards.model
-    options = [
-        f"--iterations {iterations(model)}",
-        f"--checkpoints {' '.join(map(str, checkpoints(model)))}",
-        f"--seed {TRAINING['seed']}",
-        f"--device {TRAINING['device']}",
-        f"--resume-every {TRAINING['resume_every']}",
-    ]
-    if TRAINING["bf16"]:
-        options.append("--bf16")
-    if TRAINING["channels_last"]:
-        options.append("--channels-last")
-    for key in ("batch_size", "ngf", "ndf", "nz", "red_portion", "critic_steps"):
-        value = model_setting(model, key)
-        if value is not None:
-            options.append(f"--{key.replace('_', '-')} {value}")
-    lr = (config["models"][model] or {}).get("lr") or TRAINING["lr"][PAPER_MODELS[model].objective]
-    if lr is not None:
-        options.append(f"--lr {lr}")
-    return " ".join(options)
+    objective = model.split("-")[0]
+    values = {
+        "proteins": [wildcards.protein] if ARCHITECTURE[model] == "independent" else MODELLED,
+        "iterations": checkpoints(kind(model))[-1],
+        "checkpoints": checkpoints(kind(model)),
+        "neighbours": NEIGHBOURS if ARCHITECTURE[model] == "multichannel" else None,
+        **{key: model_setting(model, key) for key in ("batch_size", "ngf", "ndf", "nz", "red_portion", "critic_steps")},
+        "lr": (MODEL_SETTINGS[model] or {}).get("lr") or TRAINING["lr"][objective],
+        **{key: TRAINING[key] for key in ("seed", "device", "bf16", "channels_last", "resume_every")},
+    }
+    return cli_options(values)
 
 
-def all_generators():
-    """The final generator file of every configured model."""
-    return [generator_file(m) for m in MODELS]
+def train_inputs(wildcards):
+    inputs = {"cells": CELLS}
+    if ARCHITECTURE[wildcards.model] == "multichannel":
+        inputs["neighbours"] = NEIGHBOURS
+    return inputs
 
 
 # ----------------------------------------------------------------------------- evaluation
 
-C2ST = config["c2st"]
-RECONSTRUCTION = config["reconstruction"]
-REPORT = config["report"]
-MODES = ["regular", "separable"]
-
-for _item, _names in REPORT.items():
-    _missing = [m for m in ([_names] if isinstance(_names, str) else _names) if m not in MODELS]
-    if _missing:
-        raise WorkflowError(
-            f"config: report.{_item} asks for models not defined in `models`: {', '.join(_missing)}"
-        )
-
-
 def c2st_options(evaluator):
     """`biogans c2st` options from the config, for one evaluator."""
-    options = (
-        f"--evaluator {evaluator} --steps {C2ST['steps']} --batch-size {C2ST['batch_size']} "
-        f"--ndf {C2ST['ndf']} --passes {C2ST['passes']} --seed {C2ST['seed']} --device {C2ST['device']}"
-    )
-    if C2ST["lr"][evaluator] is not None:
-        options += f" --lr {C2ST['lr'][evaluator]}"
-    return options
+    values = {key: C2ST[key] for key in ("steps", "batch_size", "ndf", "passes", "seed", "device")}
+    return cli_options({"evaluator": evaluator, **values, "lr": C2ST["lr"][evaluator]})
+
+
+def reconstruct_options(wildcards):
+    keys = ("n_cells", "outer_steps", "inner_iterations", "restarts", "lr", "line_search", "batch_size", "seed",
+            "device")
+    return cli_options({"mode": wildcards.mode, **{key: RECONSTRUCTION[key] for key in keys}})
 
 
 def fake_c2st_generators(wildcards):
-    """Generator files a fake-vs-real C2ST job evaluates: every checkpoint of the joint models that
-    Figure 8 shows (for the curve against iterations), else the final one."""
+    """The generator files a fake-vs-real job evaluates: every checkpoint of the models Figure 8 shows
+    (its curve against iterations), else the last one."""
     model = wildcards.model
     if model in REPORT["figure8"]:
-        return [generator_file(model, i) for i in checkpoints(model)]
+        return [generator_file(model, i) for i in checkpoints(kind(model))]
     return [generator_file(model)]
 
 
@@ -241,36 +203,49 @@ def fake_c2st_file(model, evaluator="wgangp"):
 
 
 def reconstruction_modes(model):
-    """Both modes for separable models (red part of z first), the regular one otherwise."""
-    return MODES if PAPER_MODELS[model].separable else ["regular"]
+    """Both modes for models with a red part of z (red first, then green), the regular one otherwise."""
+    return ["regular", "separable"] if separable(model) else ["regular"]
+
+
+# ----------------------------------------------------------------------------- tables and figures
+
+def named(pairs):
+    """NAME=PATH arguments of `biogans table` / `biogans figure` from (name, path) pairs."""
+    return [f"{name}={path}" for name, path in pairs]
+
+
+def paths(pairs):
+    return [path for _, path in pairs]
 
 
 def reconstruction_runs(name):
-    """MODE/MODEL=PATH arguments for Table 3 (cells.csv) or Figure 6 (examples.h5)."""
+    """(mode/model, file) of every reconstruction of Table 3's models: cells.csv or examples.h5."""
     return [
-        f"{mode}/{model}=results/reconstruction/{mode}/{model}/{name}"
+        (f"{mode}/{model}", f"results/reconstruction/{mode}/{model}/{name}")
         for model in REPORT["table3"]
         for mode in reconstruction_modes(model)
     ]
 
 
-def reconstruction_files(name):
-    return [run.split("=", 1)[1] for run in reconstruction_runs(name)]
-
-
-def figure3_generators(wildcards=None):
-    """MODEL=PATH at the first, middle and last checkpoint of each Figure 3 model."""
+def figure3_generators():
+    """(model, file) at the first, middle and last checkpoint of each Figure 3 model."""
     runs = []
     for model in REPORT["figure3"]:
-        steps = checkpoints(model)
-        for i in sorted({steps[0], steps[len(steps) // 2], steps[-1]}):
-            runs.append(f"{model}={generator_file(model, i)}")
+        steps = checkpoints(kind(model))
+        runs += [(model, generator_file(model, i)) for i in sorted({steps[0], steps[len(steps) // 2], steps[-1]})]
     return runs
 
 
-def named_files(runs):
-    """The paths of NAME=PATH arguments."""
-    return [run.split("=", 1)[1] for run in runs]
+def figure8_runs():
+    return [(m, fake_c2st_file(m, e)) for m in REPORT["figure8"] for e in C2ST["evaluators"]]
+
+
+def data_targets():
+    """Everything `rule data` builds."""
+    targets = [CELLS, SPLITS, NEIGHBOURS]
+    if SOURCE == "synthetic":
+        targets.append(JOINT_TRUTH)
+    return targets
 
 
 def report_targets():

@@ -7,9 +7,13 @@ if SOURCE == "synthetic":
         output:
             directory("results/raw/{protein}"),
         params:
-            seed=config["simulate"]["seed"],
-            cells=config["simulate"]["cells_per_protein"],
-            field_size=config["simulate"]["field_size"],
+            root="results/raw",
+            options=lambda wildcards: cli_options(
+                {
+                    "proteins": [wildcards.protein],
+                    **{key: config["simulate"][key] for key in ("seed", "cells_per_protein", "field_size")},
+                }
+            ),
         log:
             log_path("simulate/{protein}"),
         benchmark:
@@ -21,65 +25,47 @@ if SOURCE == "synthetic":
         conda:
             "../../envs/biogans.yaml"
         shell:
-            "biogans simulate results/raw --proteins {wildcards.protein} --seed {params.seed} "
-            "--cells-per-protein {params.cells} --field-size {params.field_size} "
-            "--threads {threads} > {log} 2>&1"
+            "biogans simulate {params.root} {params.options} --threads {threads} > {log} 2>&1"
 
-    rule simulate_joint:
+    use rule simulate as simulate_joint with:
         output:
             directory("results/raw_joint/all_proteins"),
         params:
-            seed=config["simulate"]["seed"],
-            cells=config["simulate"]["joint_cells"],
-            field_size=config["simulate"]["field_size"],
+            root="results/raw_joint",
+            options=cli_options(
+                {
+                    "seed": config["simulate"]["seed"],
+                    "cells_per_protein": config["simulate"]["joint_cells"],
+                    "field_size": config["simulate"]["field_size"],
+                    "all_proteins": True,
+                }
+            ),
         log:
             log_path("simulate_joint"),
         benchmark:
             benchmark_path("simulate_joint")
-        threads: 1
-        resources:
-            mem_mb=1000,
-            runtime=10,
-        conda:
-            "../../envs/biogans.yaml"
-        shell:
-            "biogans simulate results/raw_joint --all-proteins --seed {params.seed} "
-            "--cells-per-protein {params.cells} --field-size {params.field_size} "
-            "--threads {threads} > {log} 2>&1"
 
-    rule preprocess_joint:
-        input:
-            fields="results/raw_joint/all_proteins",
-            reference="results/data/cells.h5",
-        output:
-            "results/data/joint_truth.h5",
-        params:
-            options=preprocess_options(),
-        log:
-            log_path("preprocess_joint"),
-        benchmark:
-            benchmark_path("preprocess_joint")
-        threads: 2
-        resources:
-            mem_mb=2000,
-            runtime=10,
-        conda:
-            "../../envs/biogans.yaml"
-        shell:
-            "biogans preprocess results/raw_joint {output} --all-proteins "
-            "--reference {input.reference} {params.options} --threads {threads} > {log} 2>&1"
+
+PREPROCESS_OPTIONS = cli_options(
+    {
+        **config["preprocess"],
+        "channels": DATASET["channels"] if SOURCE == "tiff" else None,
+        "pixel_size": DATASET["pixel_size"] if SOURCE == "tiff" else None,
+        "masks": (DATASET["masks"] or None) if SOURCE == "tiff" else None,
+    }
+)
 
 
 if SOURCE == "lin":
 
     rule import_lin:
         output:
-            "results/data/cells.h5",
+            CELLS,
         params:
             root=DATASET["path"],
-            proteins=PROTEINS,
-            test_fraction=config["preprocess"]["test_fraction"],
-            seed=config["preprocess"]["seed"],
+            options=cli_options(
+                {"proteins": PROTEINS, **{key: config["preprocess"][key] for key in ("test_fraction", "seed")}}
+            ),
         log:
             log_path("import_lin"),
         benchmark:
@@ -91,20 +77,18 @@ if SOURCE == "lin":
         conda:
             "../../envs/biogans.yaml"
         shell:
-            "biogans import-lin {params.root:q} {output} --proteins {params.proteins} "
-            "--test-fraction {params.test_fraction} --seed {params.seed} > {log} 2>&1"
+            "biogans import-lin {params.root:q} {output} {params.options} > {log} 2>&1"
 
 else:
 
     rule preprocess:
         input:
-            field_folders,
+            expand("results/raw/{protein}", protein=PROTEINS) if SOURCE == "synthetic" else DATASET["path"],
         output:
-            "results/data/cells.h5",
+            CELLS,
         params:
-            root=fields_root(),
-            proteins=PROTEINS,
-            options=preprocess_options(),
+            root="results/raw" if SOURCE == "synthetic" else DATASET["path"],
+            options=f"--proteins {' '.join(PROTEINS)} {PREPROCESS_OPTIONS}",
         log:
             log_path("preprocess"),
         benchmark:
@@ -116,18 +100,33 @@ else:
         conda:
             "../../envs/biogans.yaml"
         shell:
-            "biogans preprocess {params.root:q} {output} --proteins {params.proteins} "
-            "{params.options} --threads {threads} > {log} 2>&1"
+            "biogans preprocess {params.root:q} {output} {params.options} --threads {threads} > {log} 2>&1"
+
+
+if SOURCE == "synthetic":
+
+    use rule preprocess as preprocess_joint with:
+        input:
+            fields="results/raw_joint/all_proteins",
+            reference=CELLS,
+        output:
+            JOINT_TRUTH,
+        params:
+            root="results/raw_joint",
+            options=f"--all-proteins --reference {CELLS} {PREPROCESS_OPTIONS}",
+        log:
+            log_path("preprocess_joint"),
+        benchmark:
+            benchmark_path("preprocess_joint")
 
 
 rule splits:
     input:
-        "results/data/cells.h5",
+        CELLS,
     output:
-        "results/data/splits.h5",
+        SPLITS,
     params:
-        n_splits=config["splits"]["n_splits"],
-        seed=config["splits"]["seed"],
+        options=cli_options(config["splits"]),
     log:
         log_path("splits"),
     benchmark:
@@ -139,17 +138,16 @@ rule splits:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans splits {input} {output} --n-splits {params.n_splits} --seed {params.seed} "
-        "> {log} 2>&1"
+        "biogans splits {input} {output} {params.options} > {log} 2>&1"
 
 
 rule neighbours:
     input:
-        "results/data/cells.h5",
+        CELLS,
     output:
-        "results/data/red_neighbours.h5",
+        NEIGHBOURS,
     params:
-        k=config["neighbours"]["k"],
+        options=f"-k {config['neighbours']['k']}",
     log:
         log_path("neighbours"),
     benchmark:
@@ -161,7 +159,7 @@ rule neighbours:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans neighbours {input} {output} -k {params.k} --threads {threads} > {log} 2>&1"
+        "biogans neighbours {input} {output} {params.options} --threads {threads} > {log} 2>&1"
 
 
 rule data:

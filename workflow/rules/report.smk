@@ -5,11 +5,7 @@ rule table1:
     input:
         expand("results/c2st/real/{protein}.csv", protein=PROTEINS),
     output:
-        csv=report(
-            "results/tables/table1_real_vs_real.csv",
-            caption="../report/table1.rst",
-            category="Tables",
-        ),
+        csv=report("results/tables/table1_real_vs_real.csv", caption="../report/table1.rst", category="Tables"),
         md="results/tables/table1_real_vs_real.md",
     params:
         proteins=PROTEINS,
@@ -32,14 +28,10 @@ rule table2:
         fake=[fake_c2st_file(m) for m in REPORT["table2"]],
         real=expand("results/c2st/real/{protein}.csv", protein=MODELLED),
     output:
-        csv=report(
-            "results/tables/table2_conditional.csv",
-            caption="../report/table2.rst",
-            category="Tables",
-        ),
+        csv=report("results/tables/table2_conditional.csv", caption="../report/table2.rst", category="Tables"),
         md="results/tables/table2_conditional.md",
     params:
-        runs=[f"{m}={fake_c2st_file(m)}" for m in REPORT["table2"]],
+        runs=named((m, fake_c2st_file(m)) for m in REPORT["table2"]),
         proteins=MODELLED,
     log:
         log_path("tables/table2"),
@@ -58,16 +50,12 @@ rule table2:
 
 rule table3:
     input:
-        reconstruction_files("cells.csv"),
+        paths(reconstruction_runs("cells.csv")),
     output:
-        csv=report(
-            "results/tables/table3_reconstruction.csv",
-            caption="../report/table3.rst",
-            category="Tables",
-        ),
+        csv=report("results/tables/table3_reconstruction.csv", caption="../report/table3.rst", category="Tables"),
         md="results/tables/table3_reconstruction.md",
     params:
-        runs=reconstruction_runs("cells.csv"),
+        runs=named(reconstruction_runs("cells.csv")),
     log:
         log_path("tables/table3"),
     benchmark:
@@ -86,16 +74,12 @@ if SOURCE == "synthetic":
 
     rule table4:
         input:
-            [f"results/c2st/joint/{m}.csv" for m in REPORT["table4"]],
+            [f"results/c2st/all-proteins/{m}.csv" for m in REPORT["table4"]],
         output:
-            csv=report(
-                "results/tables/table4_joint.csv",
-                caption="../report/table4.rst",
-                category="Tables",
-            ),
+            csv=report("results/tables/table4_joint.csv", caption="../report/table4.rst", category="Tables"),
             md="results/tables/table4_joint.md",
         params:
-            runs=[f"{m}=results/c2st/joint/{m}.csv" for m in REPORT["table4"]],
+            runs=named((m, f"results/c2st/all-proteins/{m}.csv") for m in REPORT["table4"]),
         log:
             log_path("tables/table4"),
         benchmark:
@@ -116,21 +100,17 @@ else:
 
     rule table4:
         message:
-            "Table 4 compares generated cells with the simulator's joint ground truth (every protein's "
-            "green for the same cell), which no microscope records: it is built only for "
-            "dataset.source synthetic, not for {SOURCE}. Skipped."
+            "Table 4 compares generated cells with the simulator's all-proteins truth (every protein's "
+            "green in the same cell), which no microscope records: it is built only for dataset.source "
+            "synthetic, not for {SOURCE}. Skipped."
 
 
 rule figure1:
     input:
         generator=generator_file(REPORT["figure1"]),
-        cells="results/data/cells.h5",
+        cells=CELLS,
     output:
-        report(
-            "results/figures/figure1_teaser.png",
-            caption="../report/figure1.rst",
-            category="Figures",
-        ),
+        report("results/figures/figure1_teaser.png", caption="../report/figure1.rst", category="Figures"),
     params:
         model=REPORT["figure1"],
     log:
@@ -150,16 +130,12 @@ rule figure1:
 
 rule figure3:
     input:
-        generators=named_files(figure3_generators()),
-        cells="results/data/cells.h5",
+        generators=paths(figure3_generators()),
+        cells=CELLS,
     output:
-        report(
-            "results/figures/figure3_training_progress.png",
-            caption="../report/figure3.rst",
-            category="Figures",
-        ),
+        report("results/figures/figure3_training_progress.png", caption="../report/figure3.rst", category="Figures"),
     params:
-        runs=figure3_generators(),
+        runs=named(figure3_generators()),
     log:
         log_path("figures/figure3"),
     benchmark:
@@ -178,13 +154,9 @@ rule figure4:
     input:
         [generator_file(m) for m in REPORT["figure4"]],
     output:
-        report(
-            "results/figures/figure4_separable_samples.png",
-            caption="../report/figure4.rst",
-            category="Figures",
-        ),
+        report("results/figures/figure4_separable_samples.png", caption="../report/figure4.rst", category="Figures"),
     params:
-        runs=[f"{m}={generator_file(m)}" for m in REPORT["figure4"]],
+        runs=named((m, generator_file(m)) for m in REPORT["figure4"]),
     log:
         log_path("figures/figure4"),
     benchmark:
@@ -201,15 +173,11 @@ rule figure4:
 
 rule figure6:
     input:
-        reconstruction_files("examples.h5"),
+        paths(reconstruction_runs("examples.h5")),
     output:
-        report(
-            "results/figures/figure6_reconstructions.png",
-            caption="../report/figure6.rst",
-            category="Figures",
-        ),
+        report("results/figures/figure6_reconstructions.png", caption="../report/figure6.rst", category="Figures"),
     params:
-        runs=reconstruction_runs("examples.h5"),
+        runs=named(reconstruction_runs("examples.h5")),
     log:
         log_path("figures/figure6"),
     benchmark:
@@ -228,16 +196,8 @@ rule figure7:
     input:
         generator_file(REPORT["figure7"]),
     output:
-        png=report(
-            "results/figures/figure7_cell_cycle.png",
-            caption="../report/figure7.rst",
-            category="Figures",
-        ),
-        gif=report(
-            "results/figures/figure7_cell_cycle.gif",
-            caption="../report/figure7.rst",
-            category="Figures",
-        ),
+        png=report("results/figures/figure7_cell_cycle.png", caption="../report/figure7.rst", category="Figures"),
+        gif=report("results/figures/figure7_cell_cycle.gif", caption="../report/figure7.rst", category="Figures"),
     params:
         model=REPORT["figure7"],
     log:
@@ -257,21 +217,13 @@ rule figure7:
 
 rule figure8:
     input:
-        [fake_c2st_file(m, e) for m in REPORT["figure8"] for e in C2ST["evaluators"]],
+        paths(figure8_runs()),
     output:
-        png=report(
-            "results/figures/figure8_c2st_vs_iterations.png",
-            caption="../report/figure8.rst",
-            category="Figures",
-        ),
-        csv=report(
-            "results/tables/figure8_c2st_vs_iterations.csv",
-            caption="../report/figure8.rst",
-            category="Tables",
-        ),
+        png=report("results/figures/figure8_c2st_vs_iterations.png", caption="../report/figure8.rst", category="Figures"),
+        csv=report("results/tables/figure8_c2st_vs_iterations.csv", caption="../report/figure8.rst", category="Tables"),
         md="results/tables/figure8_c2st_vs_iterations.md",
     params:
-        runs=[f"{m}={fake_c2st_file(m, e)}" for m in REPORT["figure8"] for e in C2ST["evaluators"]],
+        runs=named(figure8_runs()),
     log:
         log_path("figures/figure8"),
     benchmark:

@@ -4,16 +4,13 @@
 
 rule train_joint:
     input:
-        cells="results/data/cells.h5",
+        unpack(train_inputs),
     output:
-        expand(
-            "results/models/{{model}}/generator_{iteration}.pt",
-            iteration=kind_checkpoints("joint"),
-        ),
+        expand("results/models/{{model}}/generator_{iteration}.pt", iteration=checkpoints("joint")),
     wildcard_constraints:
         model=one_of(models_of("joint")),
     params:
-        proteins=MODELLED,
+        out_dir=lambda wildcards, output: Path(output[0]).parent,
         options=train_options,
     log:
         log_path("train/{model}"),
@@ -21,112 +18,38 @@ rule train_joint:
         benchmark_path("train/{model}")
     threads: TRAINING["threads"]
     resources:
-        gpu=int(TRAINING["gpu"]),
+        gpu=TRAINING["gpu"],
         runtime=TRAINING["runtime"],
         mem_mb=TRAINING["mem_mb"],
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans train {input.cells} results/models/{wildcards.model} --model {wildcards.model} "
-        "--proteins {params.proteins} {params.options} --threads {threads} > {log} 2>&1"
-
-
-rule train_star:
-    input:
-        cells="results/data/cells.h5",
-    output:
-        expand(
-            "results/models/{{model}}/generator_{iteration}.pt",
-            iteration=kind_checkpoints("conditional"),
-        ),
-    wildcard_constraints:
-        model=one_of(models_of("conditional")),
-    params:
-        proteins=MODELLED,
-        options=train_options,
-    log:
-        log_path("train/{model}"),
-    benchmark:
-        benchmark_path("train/{model}")
-    threads: TRAINING["threads"]
-    resources:
-        gpu=int(TRAINING["gpu"]),
-        runtime=TRAINING["runtime"],
-        mem_mb=TRAINING["mem_mb"],
-    conda:
-        "../../envs/biogans.yaml"
-    shell:
-        "biogans train {input.cells} results/models/{wildcards.model} --model {wildcards.model} "
-        "--proteins {params.proteins} {params.options} --threads {threads} > {log} 2>&1"
-
-
-rule train_multichannel:
-    input:
-        cells="results/data/cells.h5",
-        neighbours="results/data/red_neighbours.h5",
-    output:
-        expand(
-            "results/models/{{model}}/generator_{iteration}.pt",
-            iteration=kind_checkpoints("conditional"),
-        ),
-    wildcard_constraints:
-        model=one_of(models_of("multichannel")),
-    params:
-        proteins=MODELLED,
-        options=train_options,
-    log:
-        log_path("train/{model}"),
-    benchmark:
-        benchmark_path("train/{model}")
-    threads: TRAINING["threads"]
-    resources:
-        gpu=int(TRAINING["gpu"]),
-        runtime=TRAINING["runtime"],
-        mem_mb=TRAINING["mem_mb"],
-    conda:
-        "../../envs/biogans.yaml"
-    shell:
-        "biogans train {input.cells} results/models/{wildcards.model} --model {wildcards.model} "
-        "--proteins {params.proteins} --neighbours {input.neighbours} {params.options} "
+        "biogans train {input.cells} {params.out_dir} --model {wildcards.model} {params.options} "
         "--threads {threads} > {log} 2>&1"
 
 
-rule train_independent:
-    input:
-        cells="results/data/cells.h5",
+use rule train_joint as train_conditional with:
     output:
-        expand(
-            "results/models/{{model}}/{{protein}}/generator_{iteration}.pt",
-            iteration=kind_checkpoints("conditional"),
-        ),
+        expand("results/models/{{model}}/generator_{iteration}.pt", iteration=checkpoints("conditional")),
+    wildcard_constraints:
+        model=one_of(models_of("star", "multichannel")),
+
+
+use rule train_joint as train_independent with:
+    output:
+        expand("results/models/{{model}}/{{protein}}/generator_{iteration}.pt", iteration=checkpoints("conditional")),
     wildcard_constraints:
         model=one_of(models_of("independent")),
         protein=one_of(MODELLED),
-    params:
-        options=train_options,
     log:
         log_path("train/{model}/{protein}"),
     benchmark:
         benchmark_path("train/{model}/{protein}")
-    threads: TRAINING["threads"]
-    resources:
-        gpu=int(TRAINING["gpu"]),
-        runtime=TRAINING["runtime"],
-        mem_mb=TRAINING["mem_mb"],
-    conda:
-        "../../envs/biogans.yaml"
-    shell:
-        "biogans train {input.cells} results/models/{wildcards.model}/{wildcards.protein} "
-        "--model {wildcards.model} --proteins {wildcards.protein} {params.options} "
-        "--threads {threads} > {log} 2>&1"
 
 
 rule assemble_independent:
     input:
-        expand(
-            "results/models/{{model}}/{protein}/generator_{{iteration}}.pt",
-            protein=MODELLED,
-        ),
+        expand("results/models/{{model}}/{protein}/generator_{{iteration}}.pt", protein=MODELLED),
     output:
         "results/models/{model}/generator_{iteration}.pt",
     wildcard_constraints:
@@ -148,4 +71,4 @@ rule assemble_independent:
 
 rule models:
     input:
-        all_generators(),
+        [generator_file(m) for m in MODELS],

@@ -4,8 +4,8 @@
 image and a per-cell table), or, in all-proteins mode, every protein's green for the same cells.
 
 Modules: ``cells`` (cycle age, length, phase and the internal structures of a cell),
-``localisation`` (each protein's pattern through the cycle), ``geometry`` (a cell placed in a
-field), ``render`` and ``optics`` (photons, microscope, camera), ``fields`` (placing cells,
+``localisation`` (each protein's pattern through the cycle), ``rod`` (a cell placed in a
+field), ``render`` and ``optics`` (photons, microscope, camera), ``layout`` (placing cells,
 writing files), ``run`` (folders, seeding, workers).
 
 Patterns rendered (details and brightness ratios in ``localisation``):

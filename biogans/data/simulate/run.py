@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import zlib
-from collections.abc import Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -20,25 +18,20 @@ from pathlib import Path
 import numpy as np
 
 from biogans import __version__
-from biogans.data.simulate.fields import FieldLayout, sample_layout, write_field
+from biogans.data.options import SimulateOptions
+from biogans.data.simulate.layout import FieldLayout, sample_layout, write_field
 from biogans.data.simulate.optics import PIXEL_SIZE_UM
 from biogans.data.simulate.render import render_field
 from biogans.errors import BiogansError
 from biogans.files import atomic_dir
 from biogans.proteins import ALL_PROTEINS, RED
+from biogans.seeds import stable_id
 
 log = logging.getLogger(__name__)
 
 #: Folder (and ``protein`` column value) of all-proteins mode.
 ALL_PROTEINS_DIR = "all_proteins"
-#: Smallest field: a dividing cell (~15 um, 115 pixels) must fit.
-MIN_FIELD_SIZE = 128
 _LAYOUT_STREAM, _RENDER_STREAM = 0, 1
-
-
-def stable_id(name: str) -> int:
-    """A process-independent integer id of a name (CRC-32; Python's hash() is salted)."""
-    return zlib.crc32(name.encode("utf-8"))
 
 
 def field_rng(seed: int, name: str, index: int, stream: int) -> np.random.Generator:
@@ -73,44 +66,27 @@ class _InlineExecutor(Executor):
         return future
 
 
-def _validate(proteins: Sequence[str], cells_per_protein: int, seed: int, all_proteins: bool,
-              field_size: int, workers: int) -> list[str]:
-    if not all_proteins:
-        if isinstance(proteins, str):
-            proteins = [proteins]
-        unknown = [p for p in proteins if p not in ALL_PROTEINS]
-        if unknown:
-            raise BiogansError(f"simulate: unknown protein(s) {', '.join(map(str, unknown))}; "
-                               f"valid proteins are {', '.join(ALL_PROTEINS)}")
-        if not proteins:
-            raise BiogansError(f"simulate: no proteins given; valid proteins are {', '.join(ALL_PROTEINS)}")
-    for what, value, low in (("cells per protein", cells_per_protein, 1), ("workers", workers, 1),
-                             ("field size", field_size, MIN_FIELD_SIZE), ("seed", seed, 0)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-            raise BiogansError(f"simulate: {what} must be an integer >= {low}, got {value!r}")
-    return list(dict.fromkeys(proteins)) if not all_proteins else []
-
-
-def simulate(out_dir: str | os.PathLike, *, proteins: Sequence[str], cells_per_protein: int, seed: int,
-             all_proteins: bool = False, field_size: int = 512, workers: int = 1) -> dict:
+def simulate(out_dir: str | os.PathLike, options: SimulateOptions = SimulateOptions(), *, workers: int = 1) -> dict:
     """Render fission-yeast fields into ``out_dir/<protein>/`` (or ``out_dir/all_proteins/``).
 
     Per field: ``field_XXX.tif`` (uint16 [C, H, W], ImageJ axes CYX, channel labels, pixel
     size), ``field_XXX_labels.tif`` and ``field_XXX_cells.csv``; fields are added until
-    ``cells_per_protein`` cells lie fully inside them. ``workers`` > 1 renders fields in
+    ``options.cells_per_protein`` cells lie fully inside them. ``workers`` > 1 renders fields in
     processes (same output). Each folder appears only when complete; other folders in
     ``out_dir`` are left alone. Returns, per folder written, the number of fields, of cells
     fully inside them, and of cells cut by the border.
     """
-    proteins = _validate(proteins, cells_per_protein, seed, all_proteins, field_size, workers)
+    if workers < 1:
+        raise BiogansError(f"simulate: workers must be at least 1, got {workers}")
+    seed, cells_per_protein, field_size = options.seed, options.cells_per_protein, options.field_size
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise BiogansError(f"{out_dir}: exists and is not a folder")
     shape = (field_size, field_size)
-    if all_proteins:
+    if options.all_proteins:
         groups = [(ALL_PROTEINS_DIR, (RED, *ALL_PROTEINS))]
     else:
-        groups = [(protein, (RED, protein)) for protein in proteins]
+        groups = [(protein, (RED, protein)) for protein in dict.fromkeys(options.proteins)]
 
     summary: dict[str, dict[str, int]] = {}
     try:

@@ -11,22 +11,28 @@ import time
 import numpy as np
 import torch
 
-from biogans.evaluate.c2st import C2STOptions, Comparison, channels_last_cells, train_critics
+from biogans.device import resolve_device
+from biogans.evaluate.c2st import (
+    Comparison,
+    channels_last_cells,
+    evaluator_objective,
+    train_critics,
+)
+from biogans.evaluate.options import C2STOptions
 
 
 def synthetic_job(groups: int, cells: int = 256, half: int = 64, seed: int = 0) -> tuple[torch.Tensor, list[Comparison]]:
     """A bank of random 48x80 two-channel cells and ``groups`` comparisons of random halves."""
-    generator = torch.Generator().manual_seed(seed)
-    bank = torch.rand(cells, 2, 48, 80, generator=generator) * 2 - 1
+    bank = torch.rand(cells, 2, 48, 80, generator=torch.Generator().manual_seed(seed)) * 2 - 1
     rng = np.random.default_rng(seed)
     comparisons = [Comparison("A", "B", g, *np.split(rng.permutation(cells)[:4 * half], 4)) for g in range(groups)]
     return bank, comparisons
 
 
 def _seconds(pixels: torch.Tensor, comparisons: list[Comparison], options: C2STOptions) -> float:
-    generators = [torch.Generator().manual_seed(c.seed(options.seed)) for c in comparisons]
+    rngs = [torch.Generator().manual_seed(c.seed(options.seed)) for c in comparisons]
     start = time.perf_counter()
-    train_critics(pixels, comparisons, generators, options.objective(), options)
+    train_critics(pixels, comparisons, rngs, evaluator_objective(options), options)
     return time.perf_counter() - start
 
 
@@ -41,7 +47,7 @@ def time_critic_steps(evaluator: str, groups: int, ndf: int, batch_size: int, ch
     """
     bank, comparisons = synthetic_job(groups)
     options = C2STOptions(evaluator=evaluator, batch_size=batch_size, ndf=ndf, device=device, steps=steps)
-    pixels = channels_last_cells(bank.to(options.torch_device()))
+    pixels = channels_last_cells(bank.to(resolve_device(options.device)))
     _seconds(pixels, comparisons[:1], C2STOptions(**{**options.__dict__, "steps": 1}))  # lazy imports, allocator
     best = {chunk: float("inf") for chunk in chunks}
     for _ in range(repeats):

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import tifffile
 
-from biogans.data.simulate import geometry
+from biogans.data.simulate import rod as cell_rod
 from biogans.data.simulate.cells import CellState, sample_cell, sample_sisters
-from biogans.data.simulate.geometry import Pose
 from biogans.data.simulate.optics import PIXEL_SIZE_UM
+from biogans.data.simulate.rod import Pose
 
 #: Cells per 512 x 512 field (66.6 um square); other field sizes scale this by their area.
 CELLS_PER_FIELD = (15, 40)
@@ -106,7 +106,7 @@ class _Occupancy:
     def has_room(self, centre: np.ndarray, reach: float, segment: np.ndarray, radius: float) -> bool:
         """Whether a rod keeps the gap from every placed one (bounding circles first)."""
         near = np.flatnonzero(np.hypot(*(self.centres - centre).T) < self.reaches + reach + self.gap)
-        return all(geometry.segment_distance(segment, self.segments[i]) >= self.radii[i] + radius + self.gap
+        return all(cell_rod.segment_distance(segment, self.segments[i]) >= self.radii[i] + radius + self.gap
                    for i in near)
 
     def add(self, centre: np.ndarray, reach: float, segment: np.ndarray, radius: float) -> None:
@@ -119,7 +119,7 @@ class _Occupancy:
 def _rods(group: tuple[CellState, ...], poses: list[Pose]) -> list[tuple]:
     """(centre, half-length, axis segment, radius) of each cell, in pixels."""
     return [(np.array([pose.centre_x, pose.centre_y]), cell.length / 2 / PIXEL_SIZE_UM,
-             geometry.axis_segment(cell, pose), cell.radius / PIXEL_SIZE_UM)
+             cell_rod.axis_segment(cell, pose), cell.radius / PIXEL_SIZE_UM)
             for cell, pose in zip(group, poses)]
 
 
@@ -143,18 +143,18 @@ def sample_layout(rng: np.random.Generator, shape: tuple[int, int]) -> FieldLayo
             poses = _poses(rng, group, shape)
             rods = _rods(group, poses)
             in_field = all(0 <= x < shape[1] and 0 <= y < shape[0] for (x, y), *_ in rods)
-            if in_field and all(occupancy.has_room(*rod) for rod in rods):
+            if in_field and all(occupancy.has_room(*extent) for extent in rods):
                 break
         else:
             give_ups += 1
             continue
         new: list[PlacedCell] = []
-        for cell, pose, rod in zip(group, poses, rods):
-            pixels, cut = geometry.footprint(cell, pose, shape)
+        for cell, pose, extent in zip(group, poses, rods):
+            pixels, cut = cell_rod.footprint(cell, pose, shape)
             if new:  # a sister: a pixel where the two tips meet belongs to the first one
                 pixels = np.setdiff1d(pixels, new[0].pixels, assume_unique=True)
             new.append(PlacedCell(cell, pose, pixels.astype(np.intp), cut, touching=len(group) == 2))
-            occupancy.add(*rod)
+            occupancy.add(*extent)
         placed.extend(new)
     return FieldLayout(shape, placed)
 

@@ -115,7 +115,7 @@ class _RandomCells:
     """A sampler for :class:`~biogans.train.loop.Trainer` that serves one fixed batch of random cells."""
 
     def __init__(self) -> None:
-        self.generator = torch.Generator().manual_seed(0)
+        self.rng = torch.Generator().manual_seed(0)
         self.batch: torch.Tensor | None = None
 
     def sample(self) -> torch.Tensor:
@@ -126,16 +126,17 @@ def _trainer(model: str, proteins: list[str], batch_size: int, ngf: int, ndf: in
     """The training loop's own Trainer for ``model`` (WGAN-GP: 5 critic steps + 1 generator step per
     iteration) on CPU, fed random cells laid out for its critic."""
     from biogans.models.zoo import definition
-    from biogans.train.loop import Trainer, TrainOptions
+    from biogans.train.loop import Trainer
+    from biogans.train.options import TrainOptions
 
-    if definition(model).regime == "independent":
+    if definition(model).architecture == "independent":
         proteins = proteins[:1]
     sampler = _RandomCells()
-    trainer = Trainer(TrainOptions(model=model, proteins=proteins, iterations=1, batch_size=batch_size,
+    trainer = Trainer(TrainOptions(model=model, proteins=tuple(proteins), iterations=1, batch_size=batch_size,
                                    ngf=ngf, ndf=ndf, **options), sampler, torch.device("cpu"))
     groups, channels = trainer.generator.critic_layout
     sampler.batch = torch.rand(batch_size, groups * channels, trainer.spec["height"], trainer.spec["width"],
-                               generator=sampler.generator) * 2 - 1
+                               generator=sampler.rng) * 2 - 1
     return trainer
 
 
@@ -231,8 +232,8 @@ def bench_star(width: int = 64, batch_size: int = 64) -> None:
 def bench_c2st(splits: int = 10, steps: int = 4, settings: tuple[tuple[int, int], ...] = ((4, 16), (8, 32), (64, 64))) -> None:
     """C2ST critic training for ``splits`` splits: vectorised (one grouped critic) vs one split at a
     time, and the CPU default of 5 critics per grouped network, per evaluator and (ndf, batch)."""
+    from biogans.bench.critics import time_critic_steps
     from biogans.evaluate.c2st import CPU_GROUPS
-    from biogans.evaluate.c2st_bench import time_critic_steps
 
     print(f"== c2st: ms per critic step for {splits} splits ({torch.get_num_threads()} threads)")
     print(f"{'evaluator':>10} {'ndf':>4} {'batch':>5} {'all together':>13} {f'{CPU_GROUPS} at a time':>12} "

@@ -1,4 +1,4 @@
-"""Cells as pictures: red/green channels to RGB, cell grids, PNG output.
+"""Cells as pictures and bytes: [-1, 1] tensors to uint8 and RGB, cell grids, PNG and GIF output.
 
 Cells are shown as in the paper: the red channel (Bgs4) in red, the green channel (the protein) in
 green, on black.
@@ -13,6 +13,11 @@ import torch
 from PIL import Image
 
 from biogans.files import atomic_path
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """[-1, 1] -> uint8 [0, 255], the cell store's encoding (background -1 -> 0)."""
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu().numpy()
 
 
 def to_rgb(cells: torch.Tensor | np.ndarray) -> np.ndarray:

@@ -1,0 +1,67 @@
+"""Options of ``biogans c2st`` and ``biogans reconstruct``, declared once (see :mod:`biogans.options`).
+
+The defaults are the paper's protocol; the workflow's demo config scales some of them down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from biogans.options import check_options, device_option, option, seed_option
+
+EVALUATORS = ("gan", "wgan", "wgangp")
+MODES = ("regular", "separable")
+
+
+@dataclass(frozen=True, kw_only=True)
+class C2STOptions:
+    """One C2ST job's critics (the paper: WGAN-GP, 5000 steps, batch 64, ndf 64, 5 passes)."""
+
+    evaluator: str = option("wgangp", "critic loss and optimiser: gan, wgan or wgangp", choices=EVALUATORS)
+    steps: int = option(5000, "critic updates per test (the paper: 5000)", minimum=1, maximum=1_000_000,
+                        metavar="N", config="c2st.steps")
+    batch_size: int = option(64, "cells of each set per critic update (the paper: 64)", minimum=1, maximum=4096,
+                             metavar="B", config="c2st.batch_size")
+    ndf: int = option(64, "width of the fresh critic (the paper: 64)", minimum=1, maximum=1024,
+                      config="c2st.ndf")
+    passes: int = option(5, "scoring passes over the held-out halves (the paper: 5)", minimum=1, maximum=100,
+                         metavar="N", config="c2st.passes")
+    lr: float | None = option(None, "critic learning rate (default: the evaluator's: 2e-4 gan, 5e-5 wgan, "
+                              "1e-4 wgangp)", minimum=0, maximum=1, exclusive_minimum=True, config="c2st.lr.*")
+    max_groups: int = option(0, "critics trained at once as one grouped network; results do not change, "
+                             "speed and memory do (0: all on a GPU, 5 on the CPU)", minimum=0, maximum=100_000,
+                             metavar="N")
+    seed: int = seed_option("seed of critics, batches and generated cells", config="c2st.seed")
+    device: str = device_option(config="c2st.device")
+
+    def __post_init__(self) -> None:
+        check_options(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReconstructOptions:
+    """How held-out cells are reconstructed (the paper: L-BFGS lr 0.05, 50 outer steps of up to 20
+    iterations each, no line search, 5 restarts, every held-out cell)."""
+
+    mode: str = option("regular", "fit all of z at once (regular), or the red part of z on the red channel "
+                       "then the green part on the green channel (separable)", choices=MODES)
+    n_cells: int | None = option(None, "held-out cells per protein (default: all of them)", minimum=1,
+                                 maximum=1_000_000, metavar="N", config="reconstruction.n_cells")
+    outer_steps: int = option(50, "L-BFGS step() calls per stage (the paper: 50)", minimum=1, maximum=100_000,
+                              metavar="N", config="reconstruction.outer_steps")
+    inner_iterations: int = option(20, "L-BFGS iterations within one step() call, its max_iter (the paper: "
+                                   "20, torch's default)", minimum=1, maximum=100_000, metavar="N",
+                                   config="reconstruction.inner_iterations")
+    restarts: int = option(5, "random restarts per cell, the best kept by two-channel error (the paper: 5)",
+                           minimum=1, maximum=1000, metavar="N", config="reconstruction.restarts")
+    lr: float = option(0.05, "L-BFGS learning rate (the paper: 0.05)", minimum=0, maximum=100,
+                       exclusive_minimum=True, config="reconstruction.lr")
+    line_search: str = option("none", "L-BFGS line search: none (fixed steps of size lr, the paper's) or "
+                              "strong_wolfe", choices=("none", "strong_wolfe"), config="reconstruction.line_search")
+    batch_size: int = option(256, "cells x restarts optimised together", minimum=1, maximum=1_000_000,
+                             metavar="B", config="reconstruction.batch_size")
+    seed: int = seed_option("seed of the chosen cells and the restarts", config="reconstruction.seed")
+    device: str = device_option(config="reconstruction.device")
+
+    def __post_init__(self) -> None:
+        check_options(self)
