@@ -1,9 +1,16 @@
-"""Atomic file and folder output: a result appears under its final name only when complete."""
+"""Atomic file and folder output: a result appears under its final name only when complete.
+
+Temporary files and folders live beside their target, named ``.<name>.<pid>.<random>.tmp``: they are
+removed when the block ends, whether it succeeds or fails (SIGTERM included: the command line turns
+it into an exception). A process killed outright (SIGKILL) cannot clean up, so every later write of
+the same target first removes the temporary files of processes that no longer run.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -13,6 +20,8 @@ import h5py
 
 from biogans.errors import BiogansError
 
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
+
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
@@ -21,15 +30,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     The temporary file lives in the same folder, so the final rename is atomic on POSIX.
     On any exception the temporary file is removed and ``path`` is left untouched.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
-    tmp.chmod(0o666 & ~_umask())  # mkstemp makes the file private; give it the usual permissions
+    path = _output(path)
+    with _os_errors(path):
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
+        tmp = Path(tmp)
+        tmp.chmod(0o666 & ~_umask())  # mkstemp makes the file private; give it the usual permissions
     try:
-        yield tmp
-        os.replace(tmp, path)
+        with _os_errors(path):
+            yield tmp
+            os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -37,17 +47,50 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 @contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; it replaces ``path`` only if the block succeeds."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
-    tmp.chmod(0o777 & ~_umask())
+    path = _output(path, folder=True)
+    with _os_errors(path):
+        tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
+        tmp.chmod(0o777 & ~_umask())
     try:
-        yield tmp
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        with _os_errors(path):
+            yield tmp
+            if path.exists():
+                shutil.rmtree(path)
+            os.replace(tmp, path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def output_dir(path: str | os.PathLike) -> tuple[Path, bool]:
+    """Create the output folder ``path`` (and its parents); returns it and whether it was created.
+    A one-line BiogansError when it is a file or cannot be created."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise BiogansError(f"{path}: exists and is not a folder")
+    created = not path.exists()
+    with _os_errors(path):
+        path.mkdir(parents=True, exist_ok=True)
+    return path, created
+
+
+def remove_stale_temporaries(folder: Path, name: str | None = None) -> list[Path]:
+    """Remove the temporary files and folders (of ``name``, or of any target) left in ``folder`` by
+    processes that no longer run; returns what was removed."""
+    removed = []
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return removed
+    for entry in entries:
+        match = _TEMPORARY.match(entry.name)
+        if not match or (name is not None and match["name"] != name) or _running(int(match["pid"])):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
 
 
 def open_hdf5(path: str | os.PathLike, file_format: str, what: str) -> h5py.File:
@@ -64,6 +107,45 @@ def open_hdf5(path: str | os.PathLike, file_format: str, what: str) -> h5py.File
         f.close()
         raise BiogansError(f"{path}: not a {what} (format attribute missing or different)")
     return f
+
+
+def _output(path: str | os.PathLike, folder: bool = False) -> Path:
+    """An output path checked and its folder made: one-line errors for what cannot be written there."""
+    path = Path(path)
+    if not path.name or path.name in (".", ".."):
+        raise BiogansError(f"{path}: not a file name")
+    if not folder and path.is_dir():
+        raise BiogansError(f"{path}: is a folder; give a file name")
+    if folder and path.exists() and not path.is_dir():
+        raise BiogansError(f"{path}: exists and is not a folder")
+    with _os_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path.parent, path.name)
+    return path
+
+
+@contextlib.contextmanager
+def _os_errors(path: Path) -> Iterator[None]:
+    """OS errors on a path the user gave as one-line BiogansErrors (a file as a folder, no permission,
+    a read-only or full disk)."""
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename if isinstance(exc.filename, str) and exc.filename else path
+        raise BiogansError(f"{where}: cannot write {path} ({exc.strerror or exc})") from None
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id runs (on this machine)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _umask() -> int:

@@ -1,6 +1,8 @@
+import numpy as np
 import pytest
 import torch
 
+from biogans.data import loaders
 from biogans.data.loaders import (
     CompositeSampler,
     JointSampler,
@@ -51,6 +53,32 @@ def test_multichannel_sampler_builds_composites(tiny_store, tmp_path):
     assert x.shape == (8, 4, 48, 80)
     outside = (x[:, :1] == -1).expand_as(x)
     assert (x[outside] == -1).all()
+
+
+def test_composite_cells_come_from_the_pooled_training_cells(tiny_store, tmp_path, monkeypatch):
+    """As the paper's one image folder: each protein owns composite cells in proportion to its training
+    cells; every green, the cell's own included, is masked by the cell's red mask."""
+    path, _ = tiny_store
+    find_neighbours(path, tmp_path / "nn.h5", NeighbourOptions(k=2))
+    store = read_store(path)
+    store["Alp14"].meta["role"] = "train"  # 40 training cells, against about 30 for the others
+    counts = {p: len(store[p].role_indices("train")) for p in store}
+    owners = []
+    real_composite = loaders.composite
+    monkeypatch.setattr(loaders, "composite", lambda images, nn, protein, rows, *args: owners.extend(
+        [protein] * len(rows)) or real_composite(images, nn, protein, rows, *args))
+    sampler = CompositeSampler(store, list(store), read_neighbours(tmp_path / "nn.h5", store), 64,
+                               torch.Generator().manual_seed(1))
+    for _ in range(100):
+        sampler.sample()
+    share = {p: owners.count(p) / len(owners) for p in store}
+    for protein, n in counts.items():
+        assert share[protein] == pytest.approx(n / sum(counts.values()), abs=0.02), (share, counts)
+
+    images = {p: torch.full((3, 2, 4, 4), 0.5) for p in ("A", "B")}
+    images["A"][:, 0, :2] = -1  # the top half of A's cells is outside them
+    composite = loaders.composite(images, {("A", "B"): np.zeros((3, 1), int)}, "A", torch.arange(3), ["A", "B"])
+    assert (composite[:, 1:, :2] == -1).all() and (composite[:, 1:, 2:] == 0.5).all()
 
 
 def test_flips_are_per_cell():

@@ -9,9 +9,9 @@ import pytest
 
 from biogans.cli import main
 from biogans.errors import BiogansError
+from biogans.report.figure8 import c2st_vs_iterations
 from biogans.report.tables import (
     COLUMNS,
-    c2st_vs_iterations,
     table1_real_vs_real,
     table2_conditional,
     table3_reconstruction,
@@ -54,7 +54,7 @@ def write_fake(tmp_path, rng, model, proteins=PROTEINS, iterations=(100, 400)) -
 
 def stats(scores) -> tuple[float, float, int]:
     scores = np.asarray(scores, dtype=float)
-    return scores.mean(), scores.std(ddof=1), len(scores)
+    return scores.mean(), scores.std(ddof=0), len(scores)  # the paper's np.std
 
 
 def check_row(row, scores):
@@ -66,7 +66,7 @@ def check_row(row, scores):
 
 def assert_no_output(out):
     assert not out.exists() and not out.with_suffix(".md").exists()
-    assert not [p for p in out.parent.glob(".*.tmp")] if out.parent.exists() else True
+    assert not list(out.parent.glob(".*.tmp"))
 
 
 # --------------------------------------------------------------------------- table 1
@@ -75,7 +75,7 @@ def test_table1_has_every_ordered_pair_with_split_statistics(tmp_path):
     rng = np.random.default_rng(0)
     paths, truth = write_real(tmp_path, rng)
     out = tmp_path / "tables" / "table1_real_vs_real.csv"
-    table1_real_vs_real(paths, out)
+    returned = table1_real_vs_real(paths, out)
 
     table = pd.read_csv(out)
     assert list(table.columns) == list(COLUMNS["table1"]) == ["protein_a", "protein_b", "mean", "std", "n_splits"]
@@ -86,9 +86,30 @@ def test_table1_has_every_ordered_pair_with_split_statistics(tmp_path):
         check_row(row, wgangp[pair]["score"])
     markdown = out.with_suffix(".md").read_text()
     assert "WGAN-GP" in markdown and f"{SPLITS} splits" in markdown
-    first = table.iloc[1]
-    assert f"{first['mean']:.3f} ± {first['std']:.3f}" in markdown
+    first = returned.iloc[1]
+    assert f"{first['mean']:.2f} ± {first['std']:.2f}" in markdown
     assert markdown.count("\n| Arp3 |") == 2  # a row of the score matrix and of the accuracy matrix
+    assert "| protein_b \\ protein_a | Alp14 | Arp3 | Sid2 |" in markdown
+
+
+def test_table1_is_printed_as_the_paper_does_with_the_population_std(tmp_path):
+    """Two proteins, two splits, known scores: protein A is the column, B the row, std with ddof 0."""
+    scores = {("Alp14", "Alp14"): (0.0, 0.2), ("Alp14", "Arp3"): (3.0, 5.0),
+              ("Arp3", "Alp14"): (7.0, 8.0), ("Arp3", "Arp3"): (0.1, 0.3)}
+    paths = []
+    for a in ("Alp14", "Arp3"):
+        rows = [dict(evaluator="wgangp", iteration=None, protein=a, versus=b, split=s, score=scores[a, b][s],
+                     accuracy=0.5, p_value=0.5) for b in ("Alp14", "Arp3") for s in range(2)]
+        paths.append(tmp_path / f"{a}.csv")
+        pd.DataFrame(rows, columns=C2ST_COLUMNS).to_csv(paths[-1], index=False)
+    out = tmp_path / "t1.csv"
+    table = table1_real_vs_real(paths, out)
+    row = table[(table["protein_a"] == "Alp14") & (table["protein_b"] == "Arp3")].iloc[0]
+    assert (row["mean"], row["std"]) == (4.0, 1.0)  # ddof 1 would give 1.41
+    lines = out.with_suffix(".md").read_text().splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| protein_b \\ protein_a"))
+    assert lines[header + 2] == "| Alp14 | 0.10 ± 0.10 | 7.50 ± 0.50 |"  # B = Alp14: A = Alp14, then A = Arp3
+    assert lines[header + 3] == "| Arp3 | 4.00 ± 1.00 | 0.20 ± 0.10 |"
 
 
 def test_table1_other_evaluator_and_protein_order(tmp_path):
@@ -155,9 +176,10 @@ def test_table2_reports_the_final_iteration_per_protein_and_all_with_real_refere
     check_row(table.iloc[-1], per_split)
 
     markdown = out.with_suffix(".md").read_text()
-    assert "Lower is better" in markdown and "| model \\ protein | Alp14 | Arp3 | Sid2 | all |" in markdown
+    assert "Lower is better" in markdown
+    assert "| protein \\ model | wgangp-star | wgangp-independent | real_vs_real |" in markdown  # the paper's layout
     last = table.iloc[-1]
-    assert f"{last['mean']:.3f} ± {last['std']:.3f}" in markdown
+    assert "| all | " in markdown and f"{last['mean']:.2f} ± {last['std']:.2f}" in markdown
 
 
 def test_table2_without_reference_and_refusals(tmp_path):
@@ -270,7 +292,7 @@ def test_table4_one_row_per_model_at_the_final_iteration(tmp_path):
         f = frames[row["model"]]
         check_row(row, f[(f["evaluator"] == "wgangp") & (f["iteration"] == 400)]["score"])
     markdown = out.with_suffix(".md").read_text()
-    assert "Lower is better" in markdown and f"{table['mean'][0]:.3f}" in markdown
+    assert "Lower is better" in markdown and f"{table['mean'][0]:.2f}" in markdown
 
     wrong = tmp_path / "wrong.csv"
     c2st_frame(rng, ["wgangp"], [100], [("all", "generated")]).to_csv(wrong, index=False)
@@ -292,11 +314,15 @@ def test_c2st_vs_iterations_long_table(tmp_path):
             frame.to_csv(path, index=False)
             runs.append((model, path))
             total += len(frame)
-    table = c2st_vs_iterations(runs)
+    baseline = tmp_path / "train-vs-test.csv"
+    c2st_frame(rng, ["gan", "wgan"], [None], [("test", "train")], splits=3).to_csv(baseline, index=False)
+    table = c2st_vs_iterations(runs, [baseline])
     assert list(table.columns) == list(COLUMNS["figure8"]) == ["model", "evaluator", "iteration", "split", "score"]
-    assert len(table) == total
+    assert len(table) == total + 6
+    real = table[table["model"] == "real_vs_real"]
+    assert len(real) == 6 and real["iteration"].isna().all() and set(real["evaluator"]) == {"gan", "wgan"}
     assert list(dict.fromkeys(table["evaluator"])) == ["gan", "wgan"]  # evaluator order: gan, wgan, wgangp
-    assert list(dict.fromkeys(table["model"])) == ["gan", "wgangp-sep"]
+    assert list(dict.fromkeys(table["model"])) == ["gan", "wgangp-sep", "real_vs_real"]
     with pytest.raises(BiogansError, match=r"wgan\.csv: model wgangp-sep has no gan evaluator rows"):
         c2st_vs_iterations(runs[:3])
     with pytest.raises(BiogansError, match=r"gan rows of model gan are also in"):

@@ -99,3 +99,32 @@ def test_smoke_preset_builds_data_then_every_target_and_the_report(tmp_path):
     # every named target is up to date now; naming one rebuilds nothing
     result = snakemake(work, *smoke, "-n", "table2", "figure7", timeout=120)
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_the_paper_preset_needs_the_lin_data_and_says_so_in_one_line(tmp_path):
+    result = snakemake(workflow_copy(tmp_path), "-n", "--configfile", "workflow/presets/paper.yaml", timeout=120)
+    assert result.returncode != 0
+    error = [line for line in (result.stdout + result.stderr).splitlines() if "config.dataset.path" in line]
+    assert error == ["config.dataset.path: dataset.source is lin, so give the data's folder, e.g. "
+                     "--config dataset='{path: /data/LIN_Normalized_WT_size-48-80}'"]
+
+
+def test_the_paper_preset_plans_the_full_dag_on_a_lin_layout(tmp_path):
+    """The published _train/_test pair (a few PNGs per protein suffice for planning)."""
+    from test_lin import write_lin
+
+    proteins = ("Alp14", "Arp3", "Cki2", "Mkh1", "Sid2", "Tea1", "Fim1", "Tea4")
+    prefix = tmp_path / "LIN_Normalized_WT_size-48-80"
+    for role in ("train", "test"):
+        write_lin(tmp_path / f"{prefix.name}_{role}", proteins=proteins, n=2)
+    result = snakemake(workflow_copy(tmp_path), "-n", "--configfile", "workflow/presets/paper.yaml",
+                       "--config", f"dataset={{path: {prefix}}}", timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    counts = dict(line.split() for line in result.stdout.splitlines()
+                  if len(line.split()) == 2 and line.split()[1].isdigit())
+    assert counts["import_lin"] == "1" and "simulate" not in counts and "table4" not in counts
+    assert counts["train_joint"] == "6" and counts["train_independent"] == str(4 * 6)
+    assert counts["c2st_fake"] == str(5 + 6 * 3)  # Table 2's five models; Figure 8's six, three evaluators each
+    assert counts["c2st_train_vs_test"] == "3"
+    assert counts["reconstruct"] == "8"  # Table 3: four models, both modes for the separable ones
+    assert counts["total"] == "93"

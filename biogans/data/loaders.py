@@ -78,8 +78,9 @@ class PerProteinSampler:
 
 
 class CompositeSampler:
-    """Composite cells [B, 1 + P, H, W]: each from a training cell of a random protein, the other
-    proteins' greens taken from its red-channel neighbours."""
+    """Composite cells [B, 1 + P, H, W]: each from a training cell drawn from the pooled training cells
+    of all proteins (so each protein in proportion to its training cells, as the paper's code draws
+    from one image folder), the other proteins' greens taken from its red-channel neighbours."""
 
     def __init__(self, store: dict[str, CellSet], proteins: list[str], neighbours: dict,
                  batch_size: int, rng: torch.Generator, source: str = "cell store"):
@@ -91,14 +92,16 @@ class CompositeSampler:
                            if key[0] in parts and key[1] in parts}
         self.batch_size = batch_size
         self.rng = rng
+        #: where each protein's training cells start in the pooled order
+        self.offsets = torch.tensor([0, *np.cumsum([len(self.rows[p]) for p in self.proteins])])
 
     def sample(self) -> torch.Tensor:
-        owner = torch.randint(len(self.proteins), (self.batch_size,), generator=self.rng)
+        pooled = torch.randint(int(self.offsets[-1]), (self.batch_size,), generator=self.rng)
+        owner = torch.searchsorted(self.offsets, pooled, right=True) - 1
         x = torch.empty(self.batch_size, 1 + len(self.proteins), *next(iter(self.images.values())).shape[2:])
         for j, protein in enumerate(self.proteins):
             where = (owner == j).nonzero().squeeze(1)
             if len(where):
-                pick = torch.randint(len(self.rows[protein]), (len(where),), generator=self.rng)
-                x[where] = composite(self.images, self.neighbours, protein, self.rows[protein][pick],
-                                     self.proteins, self.rng)
+                rows = self.rows[protein][pooled[where] - self.offsets[j]]
+                x[where] = composite(self.images, self.neighbours, protein, rows, self.proteins, self.rng)
         return random_flips(x, self.rng)

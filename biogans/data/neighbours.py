@@ -114,8 +114,9 @@ def composite(images: dict[str, torch.Tensor], neighbours: dict[tuple[str, str],
 
     ``images[p]`` holds protein p's cells as [N_p, 2, H, W] in [-1, 1] (background -1). Channel 0 is
     the cell's red, channel 1 + j the green of ``proteins[j]``: the cell's own green for its protein,
-    else the green of one of its k red-neighbours of that protein, drawn uniformly. Every green is
-    masked by the cell's red mask (red > -1, i.e. red > 0 in the 8-bit store).
+    else the green of one of its k red-neighbours of that protein, drawn uniformly. Every green, the
+    cell's own included, is masked by the cell's red mask (red > -1, i.e. red > 0 in the 8-bit store),
+    as the paper's code masks them.
     """
     own = images[protein][rows]
     red = own[:, :1]
@@ -123,10 +124,10 @@ def composite(images: dict[str, torch.Tensor], neighbours: dict[tuple[str, str],
     greens = []
     for p in proteins:
         if p == protein:
-            greens.append(own[:, 1:])
-            continue
-        table = torch.as_tensor(neighbours[protein, p])[rows]
-        pick = torch.randint(table.shape[1], (len(rows), 1), generator=rng)
-        green = images[p][table.gather(1, pick).squeeze(1), 1:]
+            green = own[:, 1:]
+        else:
+            table = torch.as_tensor(neighbours[protein, p])[rows]
+            pick = torch.randint(table.shape[1], (len(rows), 1), generator=rng)
+            green = images[p][table.gather(1, pick).squeeze(1), 1:]
         greens.append(torch.where(mask, green, torch.full_like(green, -1.0)))
     return torch.cat([red, *greens], 1)

@@ -21,24 +21,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
-from scipy import stats
 from torch import nn
 
 from biogans.device import resolve_device
 from biogans.errors import BiogansError
+from biogans.evaluate.c2st_results import binomial_p_value
+from biogans.evaluate.generated import GeneratedCells, GeneratedSide, Generator
 from biogans.evaluate.options import C2STOptions
-from biogans.files import atomic_path
 from biogans.models import Critic
 from biogans.seeds import stable_id
 from biogans.train.objectives import WGANGP, Objective, get_objective, penalty_terms
 
-#: Columns of a C2ST result file, one row per comparison and split.
-COLUMNS = ("evaluator", "iteration", "protein", "versus", "split", "score", "accuracy", "p_value")
+#: The ``versus`` of comparisons against generated cells.
+GENERATED = "generated"
 #: Training steps whose random draws each group makes at once (fixed: independent of the group count).
 DRAW_CHUNK = 32
 #: Critics trained at once on the CPU by default: bigger grouped networks run slower there (their
@@ -54,7 +52,8 @@ def evaluator_objective(options: C2STOptions) -> Objective:
 @dataclass(frozen=True)
 class Comparison:
     """One critic group: sets A and B, each as rows of the job's image bank in a training and a
-    held-out half, with the labels of its result row."""
+    held-out half, with the labels of its result row. A generated set B (``generated``) has no rows:
+    fresh cells stand in for it, as many as A has in each half (:func:`versus_generated`)."""
 
     protein: str
     versus: str
@@ -64,6 +63,7 @@ class Comparison:
     b_train: np.ndarray
     b_held: np.ndarray
     iteration: int | None = None
+    generated: GeneratedSide | None = None
 
     def seed(self, base: int) -> int:
         """This group's seed: a function of (base, protein, versus, split) only."""
@@ -97,14 +97,18 @@ class Outcome:
         return binomial_p_value(self.correct, self.n)
 
 
-def binomial_p_value(correct: int | np.ndarray, n: int | np.ndarray) -> float | np.ndarray:
-    """P(X >= correct) for X ~ Binomial(n, 1/2): the accuracy C2ST's one-sided p-value."""
-    return stats.binom.sf(np.asarray(correct) - 1, n, 0.5)
+def versus_generated(protein: str, split: int, a_train: np.ndarray, a_held: np.ndarray, side: GeneratedSide,
+                     iteration: int | None) -> Comparison:
+    """A comparison of real halves (set A) against fresh generated cells (set B): B's halves are
+    placeholders of A's sizes (every held-out A cell is scored beside one fresh generated cell)."""
+    return Comparison(protein, GENERATED, split, a_train, a_held, np.zeros_like(a_train), np.zeros_like(a_held),
+                      iteration, side)
 
 
 def run_c2st(bank: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions,
-             source: str = "C2ST") -> list[Outcome]:
-    """Train and score one fresh critic per comparison; ``bank`` [N, C, H, W] holds every cell in [-1, 1].
+             source: str = "C2ST", generators: Sequence[Generator] = ()) -> list[Outcome]:
+    """Train and score one fresh critic per comparison; ``bank`` [N, C, H, W] holds every real cell in
+    [-1, 1], ``generators`` the sources of the comparisons' generated sets (in eval mode, on the device).
 
     The comparisons run as grouped critics, ``options.max_groups`` at a time (by default all on a GPU,
     :data:`CPU_GROUPS` on the CPU). ``source`` (the file the halves come from) prefixes the error
@@ -117,20 +121,36 @@ def run_c2st(bank: torch.Tensor, comparisons: Sequence[Comparison], options: C2S
     device = resolve_device(options.device)
     size = options.max_groups or (CPU_GROUPS if device.type == "cpu" else len(comparisons))
     pixels = channels_last_cells(bank.to(device))
+    if len({c.generated is None for c in comparisons}) > 1:
+        raise ValueError("a C2ST job compares real sets or generated sets, not both")
     outcomes: list[Outcome] = []
     for start in range(0, len(comparisons), size):
-        outcomes += _run_groups(pixels, comparisons[start:start + size], options)
+        outcomes += _run_groups(pixels, comparisons[start:start + size], options, generators)
     return outcomes
 
 
-def _run_groups(pixels: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions) -> list[Outcome]:
+def _run_groups(pixels: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions,
+                generators: Sequence[Generator]) -> list[Outcome]:
     objective = evaluator_objective(options)
     rngs = [torch.Generator().manual_seed(c.seed(options.seed)) for c in comparisons]
-    critic = train_critics(pixels, comparisons, rngs, objective, options)
+
+    def fakes(stream: str) -> GeneratedCells | None:
+        if comparisons[0].generated is None:
+            return None
+        sides = [c.generated for c in comparisons]
+        return GeneratedCells(generators, sides, options.seed, stream, pixels.device)
+
+    critic = train_critics(pixels, comparisons, rngs, objective, options, fakes("train"))
     critic.eval()
-    thresholds = _training_midpoints(critic, pixels, comparisons, options.batch_size)
-    scores, correct, n = _held_out(critic, objective, pixels, comparisons, rngs, thresholds, options)
+    thresholds = _training_midpoints(critic, pixels, comparisons, options.batch_size, fakes("midpoint"))
+    scores, correct, n = _held_out(critic, objective, pixels, comparisons, rngs, thresholds, options,
+                                   fakes("score"))
     return [Outcome(float(s), int(k), int(m)) for s, k, m in zip(scores, correct, n)]
+
+
+def critic_input(cells: torch.Tensor) -> torch.Tensor:
+    """Cells [B, G, C, H, W] -> the grouped critic's input [B, G*C, H, W] in channels-last memory."""
+    return cells.flatten(1, 2).contiguous(memory_format=torch.channels_last)
 
 
 # --------------------------------------------------------------------------- training
@@ -152,9 +172,10 @@ def new_critics(channels: int, height: int, width: int, rngs: Sequence[torch.Gen
 
 
 def train_critics(pixels: torch.Tensor, comparisons: Sequence[Comparison], rngs: Sequence[torch.Generator],
-                  objective: Objective, options: C2STOptions) -> Critic:
-    """``options.steps`` critic updates on batches of the training halves (with replacement, random flips);
-    ``pixels``: the bank as :func:`channels_last_cells`."""
+                  objective: Objective, options: C2STOptions, fakes: GeneratedCells | None = None) -> Critic:
+    """``options.steps`` critic updates on batches of the training halves (with replacement, random flips)
+    or, for generated sets, of fresh generated cells (``fakes``, never flipped); ``pixels``: the bank as
+    :func:`channels_last_cells`."""
     _, height, width, channels = pixels.shape
     critic = new_critics(channels, height, width, rngs, options.ndf, objective.critic_batchnorm)
     critic = critic.to(pixels.device, pixels.dtype, memory_format=torch.channels_last)
@@ -162,7 +183,7 @@ def train_critics(pixels: torch.Tensor, comparisons: Sequence[Comparison], rngs:
     critic.train()
     for rows_a, rows_b, flips, alpha in _training_draws(comparisons, rngs, options, pixels.device):
         a = gather_cells(pixels, rows_a, flips[:2])
-        b = gather_cells(pixels, rows_b, flips[2:])
+        b = gather_cells(pixels, rows_b, flips[2:]) if fakes is None else critic_input(fakes.batch(len(rows_b)))
         loss = objective.critic_loss(critic, a, b, alpha=alpha).sum()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -223,16 +244,19 @@ def _padded(row_sets: Sequence[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]
 
 @torch.no_grad()
 def _training_midpoints(critic: Critic, pixels: torch.Tensor, comparisons: Sequence[Comparison],
-                        chunk: int) -> torch.Tensor:
-    """Per group, the midpoint of the critic's mean scores on the A and B training halves (no flips)."""
+                        chunk: int, fakes: GeneratedCells | None = None) -> torch.Tensor:
+    """Per group, the midpoint of the critic's mean scores on the A and B training halves (no flips; as
+    many fresh generated cells as B's half for a generated B)."""
     means = []
-    for halves in ([c.a_train for c in comparisons], [c.b_train for c in comparisons]):
+    for half, halves in enumerate(([c.a_train for c in comparisons], [c.b_train for c in comparisons])):
         rows, mask = (t.to(pixels.device) for t in _padded(halves))
         no_flips = torch.zeros(2, *rows.shape, dtype=torch.bool, device=pixels.device)
         total = torch.zeros(len(comparisons), device=pixels.device, dtype=pixels.dtype)
         for i in range(0, len(rows), chunk):
-            scores = critic(gather_cells(pixels, rows[i:i + chunk], no_flips[:, i:i + chunk]))
-            total += (scores * mask[i:i + chunk]).sum(0)
+            part = slice(i, i + chunk)
+            cells = gather_cells(pixels, rows[part], no_flips[:, part]) if half == 0 or fakes is None \
+                else critic_input(fakes.batch(len(rows[part])))
+            total += (critic(cells) * mask[part]).sum(0)
         means.append(total / mask.sum(0))
     return (means[0] + means[1]) / 2
 
@@ -281,9 +305,10 @@ def _draw_pass(comparisons: Sequence[Comparison], rngs: Sequence[torch.Generator
 
 
 def _held_out(critic: Critic, objective: Objective, pixels: torch.Tensor, comparisons: Sequence[Comparison],
-              rngs: Sequence[torch.Generator], thresholds: torch.Tensor,
-              options: C2STOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Score (minus the held-out critic loss, mean over passes) and correct classifications per group."""
+              rngs: Sequence[torch.Generator], thresholds: torch.Tensor, options: C2STOptions,
+              fakes: GeneratedCells | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Score (minus the held-out critic loss, mean over passes) and correct classifications per group;
+    a generated B scores fresh cells at every position of every pass."""
     device, groups, like = pixels.device, len(comparisons), dict(device=pixels.device, dtype=pixels.dtype)
     n_a = torch.tensor([len(c.a_held) for c in comparisons], device=device)
     n_b = torch.tensor([len(c.b_held) for c in comparisons], device=device)
@@ -297,7 +322,8 @@ def _held_out(critic: Critic, objective: Objective, pixels: torch.Tensor, compar
         for i in range(0, len(p.rows_a), options.batch_size):
             rows = slice(i, i + options.batch_size)
             a = gather_cells(pixels, p.rows_a[rows], p.flips[:2, rows])
-            b = gather_cells(pixels, p.rows_b[rows], p.flips[2:, rows])
+            b = gather_cells(pixels, p.rows_b[rows], p.flips[2:, rows]) if fakes is None \
+                else critic_input(fakes.batch(len(a)))
             with torch.no_grad():
                 scores_a, scores_b = critic(a), critic(b)
                 cell_loss_a, cell_loss_b = objective.cell_losses(scores_a, scores_b)
@@ -320,63 +346,3 @@ def _held_out(critic: Critic, objective: Objective, pixels: torch.Tensor, compar
 
 def _valid(sizes: torch.Tensor, length: int) -> torch.Tensor:
     return torch.arange(length, device=sizes.device)[:, None] < sizes[None]
-
-
-# --------------------------------------------------------------------------- results
-
-def result_rows(evaluator: str, comparisons: Sequence[Comparison], outcomes: Sequence[Outcome]) -> pd.DataFrame:
-    """One row per comparison: the columns of :data:`COLUMNS`, plus ``correct`` and ``n`` (the
-    classified held-out cells, for pooling; not written to the CSV)."""
-    return pd.DataFrame({
-        "evaluator": evaluator,
-        "iteration": pd.array([c.iteration for c in comparisons], dtype="Int64"),
-        "protein": [c.protein for c in comparisons],
-        "versus": [c.versus for c in comparisons],
-        "split": [c.split for c in comparisons],
-        "score": [o.score for o in outcomes],
-        "accuracy": [o.accuracy for o in outcomes],
-        "p_value": [o.p_value for o in outcomes],
-        "correct": [o.correct for o in outcomes],
-        "n": [o.n for o in outcomes],
-    })
-
-
-def mean_over_proteins(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows ``protein = all`` per (evaluator, iteration, versus, split): the mean of the per-protein
-    scores; accuracy and p-value of the pooled classifications (correct and n summed over proteins)."""
-    pooled = rows.groupby(["evaluator", "iteration", "versus", "split"], dropna=False, sort=False).agg(
-        score=("score", "mean"), correct=("correct", "sum"), n=("n", "sum")).reset_index()
-    pooled["protein"] = "all"
-    pooled["accuracy"] = pooled["correct"] / pooled["n"]
-    pooled["p_value"] = binomial_p_value(pooled["correct"].to_numpy(), pooled["n"].to_numpy())
-    return pooled.loc[:, list(rows.columns)]
-
-
-def write_results(results: pd.DataFrame, path: str | Path) -> None:
-    """Write the :data:`COLUMNS` of a result table as CSV, atomically (iteration empty where undefined)."""
-    with atomic_path(path) as tmp:
-        results.loc[:, list(COLUMNS)].to_csv(tmp, index=False, float_format="%.6g")
-
-
-def read_results(path: str | Path) -> pd.DataFrame:
-    """Read a C2ST result CSV, checking its columns."""
-    path = Path(path)
-    if not path.is_file():
-        raise BiogansError(f"{path}: no such file")
-    try:
-        results = pd.read_csv(path, dtype={"iteration": "Int64", "protein": str, "versus": str})
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise BiogansError(f"{path}: not a C2ST result table ({str(exc).splitlines()[0]})") from None
-    missing = [c for c in COLUMNS if c not in results.columns]
-    if missing:
-        raise BiogansError(f"{path}: not a C2ST result table (no column {', '.join(missing)})")
-    return results
-
-
-def summary(results: str | Path | pd.DataFrame) -> pd.DataFrame:
-    """Per (evaluator, iteration, protein, versus): mean, std and n_splits of the score, mean accuracy
-    and median p-value over the splits (the tables' cells)."""
-    frame = results if isinstance(results, pd.DataFrame) else read_results(results)
-    grouped = frame.groupby(["evaluator", "iteration", "protein", "versus"], dropna=False, sort=False)
-    return grouped.agg(mean=("score", "mean"), std=("score", "std"), n_splits=("score", "size"),
-                       accuracy=("accuracy", "mean"), p_value=("p_value", "median")).reset_index()

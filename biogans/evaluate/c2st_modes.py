@@ -1,18 +1,20 @@
-"""The three C2ST modes, from files to result rows.
+"""The C2ST modes, from files to result rows.
 
-- real vs real (Table 1): protein A's train-set halves vs protein B's test-set halves, per split;
+- real vs real (Table 1): protein A's train-set halves vs protein B's test-set halves, per split; and
+  the pooled test set vs the pooled training set (Figure 8's baseline);
 - fake vs real (Table 2, Figure 8): a generator's cells vs the real test set, per protein (conditional
   models, plus the row ``all``: the mean over proteins) or merged (joint models);
 - all proteins vs truth (Table 4): a conditional generator's all-protein cells (red + every green for
   one z) vs the simulator's all-proteins ground truth (every green imaged in the same cells).
 
-Each job gathers every cell it needs once into an image bank (in [-1, 1]) and describes each
-comparison by bank rows; :func:`biogans.evaluate.c2st.run_c2st` trains all critics together.
+Each job gathers every real cell it needs once into an image bank (in [-1, 1]) and describes each
+comparison by bank rows (and, for generated cells, by its generator and split);
+:func:`biogans.evaluate.c2st.run_c2st` trains all critics together.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,17 +26,15 @@ from biogans.data.splits import Splits, draw_splits, read_splits
 from biogans.data.store import CellSet, read_store, store_groups
 from biogans.device import resolve_device
 from biogans.errors import BiogansError
-from biogans.evaluate.c2st import Comparison, mean_over_proteins, result_rows, run_c2st
+from biogans.evaluate.c2st import Comparison, run_c2st, versus_generated
+from biogans.evaluate.c2st_results import mean_over_proteins, result_rows
+from biogans.evaluate.generated import GeneratedSide, Generator
 from biogans.evaluate.options import C2STOptions
-from biogans.models.latent import sample_noise
 from biogans.proteins import RED
 from biogans.train.checkpoints import load_generator
 
-GENERATED = "generated"
 #: The joint-truth store's group: red and every protein's green for the same cells.
 ALL_PROTEINS_GROUP = "all_proteins"
-#: Cells generated per forward pass when filling the generated pool.
-GENERATION_CHUNK = 256
 
 
 class ImageBank:
@@ -102,6 +102,26 @@ def real_vs_real(cells_path: str | Path, splits_path: str | Path, protein: str,
     return result_rows(options.evaluator, comparisons, outcomes)
 
 
+def train_vs_test(cells_path: str | Path, splits_path: str | Path, proteins: Sequence[str] | None = None,
+                  options: C2STOptions = C2STOptions()) -> pd.DataFrame:
+    """Figure 8's real baseline, as the paper's code: the proteins' test cells pooled (set A, protein
+    ``test``) against their training cells pooled (set B, versus ``train``), on the splits of each."""
+    proteins = _unique(proteins or store_groups(cells_path))
+    store = read_store(cells_path, groups=proteins)
+    splits = read_splits(splits_path, store)
+    bank = ImageBank()
+    test = [_RoleCells(p, "test", store[p], bank).halves(splits) for p in proteins]
+    train = [_RoleCells(p, "train", store[p], bank).halves(splits) for p in proteins]
+
+    def pooled(parts: list, half: int, split: int) -> np.ndarray:
+        return np.concatenate([part[half][split] for part in parts])
+
+    comparisons = [Comparison("test", "train", s, pooled(test, 0, s), pooled(test, 1, s), pooled(train, 0, s),
+                              pooled(train, 1, s)) for s in range(splits.n_splits)]
+    outcomes = run_c2st(bank.tensor(), comparisons, options, source=str(splits_path))
+    return result_rows(options.evaluator, comparisons, outcomes)
+
+
 # --------------------------------------------------------------------------- fake vs real
 
 def fake_vs_real(generator_paths: Sequence[str | Path], cells_path: str | Path, splits_path: str | Path,
@@ -109,8 +129,9 @@ def fake_vs_real(generator_paths: Sequence[str | Path], cells_path: str | Path, 
     """C2ST of each generator file's cells against the real test cells, one comparison per protein
     (conditional models, plus rows ``all``) or of the merged proteins (joint models), and split.
 
-    Generated pool: as many cells as the real test set has (per protein, or merged), drawn once from
-    a latent seeded by ``options.seed`` and split into seeded halves like the real cells.
+    As the paper's code: the critic trains on the real training half against fresh generated cells at
+    every step and is scored on the held-out half against fresh generated cells (generators in eval
+    mode, generated cells never flipped); the proteins of a conditional model share one latent per cell.
     """
     if not generator_paths:
         raise BiogansError("fake-vs-real needs at least one generator file")
@@ -124,28 +145,27 @@ def fake_vs_real(generator_paths: Sequence[str | Path], cells_path: str | Path, 
             raise BiogansError(f"{path}: generates {model.height}x{model.width} cells, "
                                f"{cells_path} holds {shape[0]}x{shape[1]}")
     bank = ImageBank()
-    real = {protein: _RoleCells(protein, "test", cells, bank) for protein, cells in store.items()}
+    real = {protein: _RoleCells(protein, "test", cells, bank).halves(splits) for protein, cells in store.items()}
 
     comparisons: list[Comparison] = []
     spans: list[tuple[int, int, bool]] = []  # each model's comparisons, and whether it is conditional
-    for _, model in models:
+    for m, (_, model) in enumerate(models):
         start = len(comparisons)
         if model.conditional:
-            z = _latent(model, max(real[p].size for p in model.proteins), options.seed)
-            for index, protein in enumerate(model.proteins):
-                pool = _generate(lambda batch, index=index: model.cells(batch, index), z[:real[protein].size])
-                comparisons += _versus_generated(protein, real[protein].halves(splits), bank, pool,
-                                                 options.seed, model.iteration)
+            for view, protein in enumerate(model.proteins):
+                comparisons += [versus_generated(protein, s, real[protein][0][s], real[protein][1][s],
+                                                 GeneratedSide(m, s, view), model.iteration)
+                                for s in range(splits.n_splits)]
         else:
-            parts = [real[p].halves(splits) for p in model.proteins]
-            merged = tuple([np.concatenate([part[h][s] for part in parts]) for s in range(splits.n_splits)]
-                           for h in (0, 1))
-            pool = _generate(model, _latent(model, sum(real[p].size for p in model.proteins), options.seed))
-            comparisons += _versus_generated("all", merged, bank, pool, options.seed, model.iteration)
+            halves = [[np.concatenate([real[p][h][s] for p in model.proteins]) for s in range(splits.n_splits)]
+                      for h in (0, 1)]
+            comparisons += [versus_generated("all", s, halves[0][s], halves[1][s], GeneratedSide(m, s),
+                                             model.iteration) for s in range(splits.n_splits)]
         spans.append((start, len(comparisons), model.conditional))
 
-    rows = result_rows(options.evaluator, comparisons,
-                       run_c2st(bank.tensor(), comparisons, options, source=str(splits_path)))
+    generators = [Generator(model.cells, model.nz, f"iteration {model.iteration}") for _, model in models]
+    outcomes = run_c2st(bank.tensor(), comparisons, options, source=str(splits_path), generators=generators)
+    rows = result_rows(options.evaluator, comparisons, outcomes)
     frames = []
     for start, end, conditional in spans:
         frames.append(rows.iloc[start:end])
@@ -168,39 +188,13 @@ def _check_models(models: list[tuple[Path, torch.nn.Module]], cells_path: str | 
         seen[model.iteration] = path
 
 
-def _latent(model: torch.nn.Module, n: int, seed: int) -> torch.Tensor:
-    """The generated pool's latent vectors: [n, nz], seeded, on the model's device."""
-    device = next(model.parameters()).device
-    return sample_noise(n, model.nz, torch.Generator().manual_seed(seed)).to(device)
-
-
-@torch.no_grad()
-def _generate(fn: Callable[[torch.Tensor], torch.Tensor], z: torch.Tensor) -> torch.Tensor:
-    """Cells ``fn(z)`` computed in chunks, returned on the CPU."""
-    return torch.cat([fn(z[start:start + GENERATION_CHUNK]).float().cpu()
-                      for start in range(0, len(z), GENERATION_CHUNK)])
-
-
-def _versus_generated(protein: str, real: tuple[list[np.ndarray], list[np.ndarray]], bank: ImageBank,
-                      pool: torch.Tensor, seed: int, iteration: int | None) -> list[Comparison]:
-    """One comparison per split: the real halves (set A) against seeded halves of the generated pool (B)."""
-    name = f"{GENERATED} {protein}"
-    offset = bank.add(pool)
-    generated = _seeded_halves(len(pool), len(real[0]), seed, name)
-    comparisons = []
-    for s, (real_train, real_held) in enumerate(zip(*real)):
-        gen_train, gen_held = (rows + offset for rows in generated.halves(name, "test", s))
-        comparisons.append(Comparison(protein, GENERATED, s, real_train, real_held, gen_train, gen_held, iteration))
-    return comparisons
-
-
 # --------------------------------------------------------------------------- all proteins vs truth
 
 def all_proteins_vs_truth(generator_path: str | Path, truth_path: str | Path, options: C2STOptions = C2STOptions(),
                           n_splits: int = 10) -> pd.DataFrame:
     """C2ST of a conditional generator's all-protein cells [N, 1 + P, H, W] (red and every protein's green
     for one latent) against the simulator's all-proteins truth (group ``all_proteins``), on ``n_splits``
-    seeded half/half splits of all truth cells; as many generated cells as truth cells."""
+    seeded half/half splits of all truth cells, against fresh generated cells (as :func:`fake_vs_real`)."""
     model = load_generator(generator_path, resolve_device(options.device))
     if not model.conditional:
         raise BiogansError(f"{generator_path}: the all-proteins C2ST needs a conditional model (one green per "
@@ -220,7 +214,8 @@ def all_proteins_vs_truth(generator_path: str | Path, truth_path: str | Path, op
     real = _seeded_halves(len(truth), n_splits, options.seed, ALL_PROTEINS_GROUP)
     halves = [real.halves(ALL_PROTEINS_GROUP, "test", s) for s in range(n_splits)]
     real_rows = ([rows[h[0]] for h in halves], [rows[h[1]] for h in halves])
-    pool = _generate(model, _latent(model, len(truth), options.seed))
-    comparisons = _versus_generated(ALL_PROTEINS_GROUP, real_rows, bank, pool, options.seed, model.iteration)
-    outcomes = run_c2st(bank.tensor(), comparisons, options, source=str(truth_path))
+    comparisons = [versus_generated(ALL_PROTEINS_GROUP, s, real_rows[0][s], real_rows[1][s], GeneratedSide(0, s),
+                                    model.iteration) for s in range(n_splits)]
+    generator = Generator(lambda z: model(z)[:, None], model.nz, f"iteration {model.iteration}")
+    outcomes = run_c2st(bank.tensor(), comparisons, options, source=str(truth_path), generators=[generator])
     return result_rows(options.evaluator, comparisons, outcomes)

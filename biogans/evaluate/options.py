@@ -40,8 +40,8 @@ class C2STOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class ReconstructOptions:
-    """How held-out cells are reconstructed (the paper: L-BFGS lr 0.05, 50 outer steps of up to 20
-    iterations each, no line search, 5 restarts, every held-out cell)."""
+    """How held-out cells are reconstructed (the paper: fixed-step L-BFGS lr 0.05, 50 outer steps of up to
+    20 iterations each, per batch of 64 cells and restart, 5 restarts, every held-out cell)."""
 
     mode: str = option("regular", "fit all of z at once (regular), or the red part of z on the red channel "
                        "then the green part on the green channel (separable)", choices=MODES)
@@ -56,10 +56,9 @@ class ReconstructOptions:
                            minimum=1, maximum=1000, metavar="N", config="reconstruction.restarts")
     lr: float = option(0.05, "L-BFGS learning rate (the paper: 0.05)", minimum=0, maximum=100,
                        exclusive_minimum=True, config="reconstruction.lr")
-    line_search: str = option("none", "L-BFGS line search: none (fixed steps of size lr, the paper's) or "
-                              "strong_wolfe", choices=("none", "strong_wolfe"), config="reconstruction.line_search")
-    batch_size: int = option(256, "cells x restarts optimised together", minimum=1, maximum=1_000_000,
-                             metavar="B", config="reconstruction.batch_size")
+    batch_size: int = option(64, "held-out cells per L-BFGS problem, whose loss is their mean squared error "
+                             "(the paper: 64, its test batch)", minimum=1, maximum=100_000, metavar="B",
+                             config="reconstruction.batch_size")
     seed: int = seed_option("seed of the chosen cells and the restarts", config="reconstruction.seed")
     device: str = device_option(config="reconstruction.device")
 

@@ -1,7 +1,8 @@
 """Latent-space reconstruction of held-out cells (the paper's Table 3 and Figure 6).
 
 For each held-out (test-role) cell, L-BFGS searches the latent z whose generated cell is closest to it
-in pixel L2, from several random starts, keeping the best. A generator that covers the data
+in pixel L2, from several random starts, keeping the best: the paper's optimisation exactly (fixed-step
+``torch.optim.LBFGS`` per batch of cells and restart, run here for all of them at once). A generator that covers the data
 reconstructs unseen cells well from likely latents; the distance to the nearest training cell of the
 same protein is the memorisation baseline.
 
@@ -19,8 +20,8 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
@@ -34,6 +35,7 @@ from biogans.data.neighbours import nearest
 from biogans.data.store import CellSet, read_store
 from biogans.device import resolve_device
 from biogans.errors import BiogansError
+from biogans.evaluate.lbfgs import BatchedLBFGS
 from biogans.evaluate.options import ReconstructOptions
 from biogans.files import atomic_path
 from biogans.images import to_uint8
@@ -47,6 +49,8 @@ SUMMARY_COLUMNS: tuple[str, ...] = ("protein", "nll_median", "nll_mad", "l2_medi
 EXAMPLES_FORMAT = "biogans-reconstruction-examples/1"
 #: Cells per protein kept as images in examples.h5 (Figure 6).
 N_EXAMPLES = 8
+#: Generator rows (cells x problems) evaluated in one call; bounds memory, not results.
+ROWS_PER_CALL = 4096
 
 #: z [B, nz] -> cells [B, 2, H, W] in [-1, 1] (one protein's red and green).
 Render = Callable[[torch.Tensor], torch.Tensor]
@@ -73,65 +77,75 @@ def latent_nll(z: torch.Tensor) -> torch.Tensor:
     return 0.5 * z.pow(2).sum(1) + z.shape[1] / 2 * math.log(2 * math.pi)
 
 
-def fit_latents(render: Render, targets: torch.Tensor, z: torch.Tensor, free: tuple[int, int],
-                channels: tuple[int, int], *, outer_steps: int, inner_iterations: int, lr: float,
-                line_search: str | None) -> torch.Tensor:
-    """L-BFGS on the latent entries z[:, free[0]:free[1]] (the others fixed) to minimise each cell's mean
-    squared error on ``channels`` (a range); returns the new z. The loss sums per-cell errors, so each
-    cell's gradient is its own."""
-    start, stop = free
-    c0, c1 = channels
-    before, after = z[:, :start], z[:, stop:]
-    part = z[:, start:stop].detach().clone().requires_grad_(True)
-    goal = targets[:, c0:c1]
-    optimiser = torch.optim.LBFGS([part], lr=lr, max_iter=inner_iterations, line_search_fn=line_search)
+def fit_latents(render: Render, targets: torch.Tensor, z: torch.Tensor, free: slice, channels: slice,
+                options: ReconstructOptions) -> tuple[torch.Tensor, torch.Tensor]:
+    """The paper's L-BFGS on K independent problems at once: ``z`` [K, B, nz] holds each problem's batch
+    of B latents and ``targets`` [K, B, C, H, W] their cells; only ``z[..., free]`` moves. A problem's
+    loss is the mean squared error over its B cells, ``channels`` and pixels (the paper's ``torch.mean``
+    over one batch), minimised by ``options.outer_steps`` calls of ``step()`` of up to
+    ``options.inner_iterations`` fixed-size L-BFGS iterations (``torch.optim.LBFGS`` without line
+    search, as :class:`~biogans.evaluate.lbfgs.BatchedLBFGS` reproduces it per problem).
+    Returns the new z and each problem's closure evaluations [K]."""
+    k, b = z.shape[:2]
+    part = z[..., free].detach().clone().contiguous().requires_grad_(True)
+    goal = targets[:, :, channels].flatten(0, 1)
+    optimiser = BatchedLBFGS(part, lr=options.lr, max_iter=options.inner_iterations)
 
-    def closure() -> torch.Tensor:
-        optimiser.zero_grad()
-        images = render(torch.cat([before, part, after], 1))
-        loss = (images[:, c0:c1] - goal).pow(2).flatten(1).mean(1).sum()
-        loss.backward()
-        return loss
+    def latents(x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([z[..., :free.start], x, z[..., free.stop:]], -1)
+
+    def closure(x: torch.Tensor) -> torch.Tensor:
+        images = render(latents(x).flatten(0, 1))[:, channels]
+        return (images - goal).pow(2).flatten(1).mean(1).view(k, b).mean(1)
 
     with torch.enable_grad():
-        for _ in range(outer_steps):
+        for _ in range(options.outer_steps):
             optimiser.step(closure)
-    return torch.cat([before, part.detach(), after], 1)
+    return latents(part.detach()), optimiser.evaluations
 
 
 def reconstruct_cells(render: Render, targets: torch.Tensor, init: torch.Tensor, options: ReconstructOptions,
                       nz_red: int = 0) -> Reconstruction:
     """Reconstruct ``targets`` [n, 2, H, W] (in [-1, 1]) from the starting latents ``init`` [n, restarts, nz].
 
-    ``regular`` fits all of z on both channels; ``separable`` fits z[:, :nz_red] on the red channel,
-    then the rest on the green channel. Each cell keeps its restart of lowest two-channel error (in
-    both modes, as the paper's code). Rows (cells x restarts) are optimised in chunks of about
-    ``batch_size`` (whole cells, at least one); each chunk is one L-BFGS problem (the sum over its rows),
-    as each batch was in the paper's code.
+    As the paper's code: the cells are cut into batches of ``options.batch_size``; each (restart, batch)
+    is one L-BFGS problem over the mean error of its batch (:func:`fit_latents`); ``regular`` fits all of
+    z on both channels, ``separable`` fits z[:, :nz_red] on the red channel, then the rest on the green
+    channel. Each cell keeps its restart of lowest two-channel error (in both modes). Problems of equal
+    batch size run together, :data:`ROWS_PER_CALL` generator rows at a time.
     """
-    mode = options.mode
     n, restarts, nz = init.shape
-    if mode == "separable" and not 0 < nz_red < nz:
+    if options.mode == "separable" and not 0 < nz_red < nz:
         raise BiogansError(f"separable reconstruction needs 0 < nz_red < nz, got nz_red={nz_red}, nz={nz}")
-    settings = dict(outer_steps=options.outer_steps, inner_iterations=options.inner_iterations, lr=options.lr,
-                    line_search=None if options.line_search == "none" else options.line_search)
-    per_chunk = max(1, options.batch_size // restarts)
-    chunks = []
-    for first in range(0, n, per_chunk):
-        goal = targets[first:first + per_chunk].repeat_interleave(restarts, 0)
-        z = init[first:first + per_chunk].flatten(0, 1)
-        if mode == "regular":
-            z = fit_latents(render, goal, z, (0, nz), (0, 2), **settings)
-        else:
-            z = fit_latents(render, goal, z, (0, nz_red), (0, 1), **settings)
-            z = fit_latents(render, goal, z, (nz_red, nz), (1, 2), **settings)
-        with torch.no_grad():
-            images = render(z)
-        rmse = torch.nan_to_num(cell_rmse(images, goal), nan=math.inf).view(-1, restarts)
-        best = rmse.argmin(1) + torch.arange(len(rmse), device=rmse.device) * restarts
-        chunks.append(Reconstruction(z[best], images[best], rmse.min(1).values, rmse))
-    merged = {f.name: torch.cat([getattr(c, f.name) for c in chunks]) for f in fields(Reconstruction)}
-    return Reconstruction(**merged)
+    stages = [(slice(0, nz), slice(0, 2))] if options.mode == "regular" else \
+        [(slice(0, nz_red), slice(0, 1)), (slice(nz_red, nz), slice(1, 2))]
+    z = init.transpose(0, 1).clone()  # [restarts, n, nz]
+    for size, problems in _problem_chunks(n, restarts, options.batch_size):
+        chunk = torch.stack([z[r, c:c + size] for r, c in problems])  # [K, size, nz]
+        goal = torch.stack([targets[c:c + size] for _, c in problems])
+        for free, channels in stages:
+            chunk, _ = fit_latents(render, goal, chunk, free, channels, options)
+        for (r, c), fitted in zip(problems, chunk):
+            z[r, c:c + size] = fitted
+    z = z.transpose(0, 1).flatten(0, 1)  # [n * restarts, nz], cell-major
+    with torch.no_grad():
+        images = torch.cat([render(part) for part in z.split(ROWS_PER_CALL)])
+    rmse = cell_rmse(images, targets.repeat_interleave(restarts, 0))
+    rmse = torch.nan_to_num(rmse, nan=math.inf).view(n, restarts)
+    best = rmse.argmin(1) + torch.arange(n, device=rmse.device) * restarts
+    return Reconstruction(z[best], images[best], rmse.min(1).values, rmse)
+
+
+def _problem_chunks(n: int, restarts: int, batch_size: int) -> Iterator[tuple[int, list[tuple[int, int]]]]:
+    """The L-BFGS problems (restart, first cell of its batch), grouped by batch size (the last batch may
+    be smaller) into chunks of at most :data:`ROWS_PER_CALL` generator rows: (size, problems)."""
+    by_size: dict[int, list[tuple[int, int]]] = {}
+    for first in range(0, n, batch_size):
+        by_size.setdefault(min(batch_size, n - first), []).extend((r, first) for r in range(restarts))
+    for size, problems in by_size.items():
+        per_call = max(1, ROWS_PER_CALL // size)
+        for i in range(0, len(problems), per_call):
+            yield size, problems[i:i + per_call]
 
 
 def reconstruct(generator_path: str | Path, cells_path: str | Path, out_dir: str | Path,

@@ -18,10 +18,11 @@ from biogans.validation import check_positive_int
 
 
 def red_channels(channels: int, red_portion: float) -> int:
-    """Size of the red part of a layer of ``channels`` channels: round(red_portion * channels), in 1..C-1."""
+    """Size of the red part of a layer of ``channels`` channels: int(red_portion * channels), as the paper's
+    code computes it (so 32 channels at 1/7 give 4), refused unless in 1..C-1."""
     if isinstance(red_portion, bool) or not isinstance(red_portion, (int, float)) or not 0 < red_portion < 1:
         raise BiogansError(f"red_portion must be a number strictly between 0 and 1, got {red_portion!r}")
-    red = round(red_portion * channels)
+    red = int(red_portion * channels)
     if not 1 <= red <= channels - 1:
         raise BiogansError(f"red_portion {red_portion} leaves no red or no green channel "
                            f"in a layer of {channels} channel(s)")

@@ -1,10 +1,11 @@
 """The paper's tables from the C2ST and reconstruction results: long CSVs plus a Markdown rendering.
 
 Each table is one CSV (``results/tables/<name>.csv``, one row per cell of the table, the columns of
-:data:`COLUMNS`) and a ``.md`` beside it (same stem) for people. Mean and std are over the C2ST's
-splits (std with ddof=1), from :func:`biogans.evaluate.c2st.summary`; medians and MADs of the
-reconstruction come from :func:`biogans.evaluate.reconstruct.summarise`. Both files of a table are
-written only when the whole table could be built.
+:data:`COLUMNS`) and a ``.md`` beside it (same stem) for people, laid out as the paper prints it. Mean
+and std are over the C2ST's splits (std with ddof 0, the paper's ``np.std``), from
+:func:`biogans.evaluate.c2st_results.summary`; medians and MADs of the reconstruction come from
+:func:`biogans.evaluate.reconstruct.summarise`. Both files of a table are written only when the whole
+table could be built.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from biogans.errors import BiogansError
-from biogans.evaluate.c2st import COLUMNS as C2ST_COLUMNS
-from biogans.evaluate.c2st import read_results, summary
+from biogans.evaluate.c2st_results import COLUMNS as C2ST_COLUMNS
+from biogans.evaluate.c2st_results import read_results, summary
 from biogans.evaluate.options import EVALUATORS, MODES
 from biogans.evaluate.reconstruct import CELL_COLUMNS, median_mad, summarise
 from biogans.files import atomic_path
@@ -101,7 +102,7 @@ def _pair(rows: pd.DataFrame, protein: str, versus: str, paths: Sequence[str | P
 
 
 def _stats(rows: pd.DataFrame) -> dict:
-    """Mean, sample std (ddof=1) and count of one comparison's split scores, plus the mean accuracy."""
+    """Mean, std (ddof 0) and count of one comparison's split scores, plus the mean accuracy."""
     (_, first), = summary(rows.loc[:, list(C2ST_COLUMNS)]).iterrows()
     return {"mean": float(first["mean"]), "std": float(first["std"]), "n_splits": int(first["n_splits"]),
             "accuracy": float(first["accuracy"])}
@@ -125,14 +126,15 @@ def table1_real_vs_real(real_paths: Sequence[str | Path], out: str | Path, *,
     cells = [{"protein_a": a, "protein_b": b, **_stats(_pair(rows, a, b, real_paths))}
              for a in proteins for b in proteins]
     table = pd.DataFrame(cells)
-    text = _title("Table 1: real-vs-real C2ST",
+    text = title("Table 1: real-vs-real C2ST",
                   f"{EVALUATOR_NAMES[evaluator]} C2ST score (minus the held-out critic loss) of real cells of "
-                  f"protein A (row) against real cells of protein B (column), mean ± std over "
-                  f"{_split_count(table)} splits. About 0 = indistinguishable (the diagonal); higher = the "
-                  "proteins' images differ more.")
-    text += "\n" + _matrix(table, "protein_a", "protein_b", proteins, proteins, _mean_std)
+                  f"protein A (column; the critic trains on A's training-set half) against real cells of protein "
+                  f"B (row; B's test-set half), mean ± std (ddof 0) over {_split_count(table)} splits, laid out as "
+                  "the paper prints it. About 0 = indistinguishable (the diagonal); higher = the proteins' "
+                  "images differ more.")
+    text += "\n" + _matrix(table, "protein_b", "protein_a", proteins, proteins, _mean_std)
     text += "\nMean held-out accuracy of the same critics used as classifiers (0.5 = chance):\n\n"
-    text += _matrix(table, "protein_a", "protein_b", proteins, proteins, lambda r: f"{r['accuracy']:.2f}")
+    text += _matrix(table, "protein_b", "protein_a", proteins, proteins, lambda r: f"{r['accuracy']:.2f}")
     write_table(table, text, out, "table1")
     return table[list(COLUMNS["table1"])]
 
@@ -166,14 +168,16 @@ def table2_conditional(models: Mapping[str, str | Path], out: str | Path, *,
                       **_stats(_mean_over_proteins(diagonal, real_paths))})
     table = pd.DataFrame(cells)
     columns = [*proteins, "all"]
-    text = _title("Table 2: conditional models, fake-vs-real C2ST",
+    text = title("Table 2: conditional models, fake-vs-real C2ST",
                   f"{EVALUATOR_NAMES[evaluator]} C2ST score of each model's generated cells against the real "
-                  f"test cells of each protein at the model's final iteration, mean ± std over "
-                  f"{_split_count(table)} splits; `all` = the mean over proteins per split. Lower is better; "
+                  f"test cells of each protein (row) at the model's final iteration, one column per model as the "
+                  f"paper prints it, mean ± std (ddof 0) over {_split_count(table)} splits; `all` = the mean "
+                  "over proteins per split. Lower is better; "
                   f"`{REAL_VS_REAL}` (real cells against real cells of the same protein) is the floor.")
-    text += "\n" + _matrix(table, "model", "protein", list(dict.fromkeys(table["model"])), columns, _mean_std)
+    models = list(dict.fromkeys(table["model"]))
+    text += "\n" + _matrix(table, "protein", "model", columns, models, _mean_std)
     text += "\nMean held-out accuracy of the same critics used as classifiers (0.5 = chance; lower is better):\n\n"
-    text += _matrix(table, "model", "protein", list(dict.fromkeys(table["model"])), columns,
+    text += _matrix(table, "protein", "model", columns, models,
                     lambda r: f"{r['accuracy']:.2f}")
     write_table(table, text, out, "table2")
     return table[list(COLUMNS["table2"])]
@@ -212,7 +216,7 @@ def table3_reconstruction(runs: Mapping[tuple[str, str], str | Path], out: str |
             cells.append({"mode": mode, "model": NEAREST_NEIGHBOUR, "protein": protein, "nll_median": np.nan,
                           "nll_mad": np.nan, "l2_median": median, "l2_mad": mad})
     table = pd.DataFrame(cells, columns=list(COLUMNS["table3"]))
-    text = _title("Table 3: reconstruction of held-out cells",
+    text = title("Table 3: reconstruction of held-out cells",
                   "Per protein, median ± MAD over held-out test cells of the reconstruction error (RMSE in "
                   "[0, 1] intensity units, both channels) and of the negative log-likelihood of the fitted "
                   f"latent under N(0, I). Lower is better for both; `{NEAREST_NEIGHBOUR}` is the RMSE to the "
@@ -242,76 +246,15 @@ def table4_all_proteins(models: Mapping[str, str | Path], out: str | Path, *, ev
         rows = final_block(c2st_rows(path, evaluator), path)
         cells.append({"model": model, **_stats(_one_comparison(rows, "all_proteins", "generated", path))})
     table = pd.DataFrame(cells)
-    text = _title("Table 4: joint samples against the all-proteins truth",
+    text = title("Table 4: joint samples against the all-proteins truth",
                   f"{EVALUATOR_NAMES[evaluator]} C2ST score of each model's joint samples (one red with every "
                   "protein's green, for one latent) against simulated cells imaged with all proteins at once, "
                   f"mean ± std over {_split_count(table)} splits. Lower is better.")
-    text += "\n" + _markdown(["model", "score (mean ± std)", "accuracy", "splits"],
+    text += "\n" + markdown(["model", "score (mean ± std)", "accuracy", "splits"],
                       [[r["model"], _mean_std(r), f"{r['accuracy']:.2f}", str(r["n_splits"])]
                        for _, r in table.iterrows()])
     write_table(table, text, out, "table4")
     return table[list(COLUMNS["table4"])]
-
-
-def c2st_vs_iterations(runs: Sequence[tuple[str, str | Path]]) -> pd.DataFrame:
-    """Figure 8's long table: every (model, evaluator, iteration, split) score of the joint models'
-    fake-vs-real files (rows ``all`` vs ``generated``). ``runs`` pairs a model name with a file; a
-    model may have several files (one per evaluator) and must cover every evaluator found."""
-    if not runs:
-        raise BiogansError("figure 8: no C2ST files given")
-    frames, seen = [], {}
-    for model, path in runs:
-        rows = c2st_rows(path, evaluator=None)
-        rows = _one_comparison_all_iterations(rows, path)
-        for evaluator in pd.unique(rows["evaluator"]):
-            if (model, evaluator) in seen:
-                raise BiogansError(f"{path}: {evaluator} rows of model {model} are also in {seen[model, evaluator]}")
-            seen[model, evaluator] = path
-        frames.append(rows.assign(model=model))
-    table = pd.concat(frames, ignore_index=True)
-    evaluators = [e for e in EVALUATORS if e in set(table["evaluator"])]
-    for model in dict.fromkeys(m for m, _ in runs):
-        missing = [e for e in evaluators if (model, e) not in seen]
-        if missing:
-            files = ", ".join(str(p) for m, p in runs if m == model)
-            raise BiogansError(f"{files}: model {model} has no {', '.join(missing)} evaluator rows "
-                               "(other models have them)")
-    table["iteration"] = table["iteration"].astype("int64")
-    table["evaluator"] = pd.Categorical(table["evaluator"], evaluators, ordered=True)
-    table["model"] = pd.Categorical(table["model"], list(dict.fromkeys(m for m, _ in runs)), ordered=True)
-    table = table.sort_values(["evaluator", "model", "iteration", "split"], kind="stable")
-    table = table.astype({"evaluator": str, "model": str})
-    return table.loc[:, list(COLUMNS["figure8"])].reset_index(drop=True)
-
-
-def _one_comparison_all_iterations(rows: pd.DataFrame, path: str | Path) -> pd.DataFrame:
-    picked = rows[(rows["protein"] == "all") & (rows["versus"] == "generated")]
-    if picked.empty:
-        raise BiogansError(f"{path}: no rows for all versus generated (not a joint model's fake-vs-real file?)")
-    if picked["iteration"].isna().any():
-        raise BiogansError(f"{path}: rows without a generator iteration")
-    duplicated = picked.duplicated(["evaluator", "iteration", "split"])
-    if duplicated.any():
-        first = picked[duplicated].iloc[0]
-        raise BiogansError(f"{path}: {first['evaluator']} iteration {first['iteration']} split {first['split']} "
-                           "appears twice")
-    return picked
-
-
-def c2st_vs_iterations_markdown(table: pd.DataFrame) -> str:
-    """Figure 8's numbers for people: per evaluator, the median score over splits per model and iteration."""
-    text = _title("Figure 8: C2ST score against generator iterations",
-                  "Median over splits of the fake-vs-real C2ST score of each joint model's samples at each "
-                  "saved generator iteration, one table per evaluator. Lower is better.")
-    medians = table.groupby(["evaluator", "model", "iteration"], sort=False)["score"].median()
-    for evaluator in dict.fromkeys(table["evaluator"]):
-        part = medians.loc[evaluator]
-        iterations = sorted(set(part.index.get_level_values("iteration")))
-        text += f"\n### {EVALUATOR_NAMES.get(evaluator, evaluator)} evaluator\n\n"
-        text += _markdown(["model", *map(str, iterations)],
-                          [[model, *(f"{part[model, i]:.3f}" if (model, i) in part.index else "" for i in iterations)]
-                           for model in dict.fromkeys(part.index.get_level_values("model"))])
-    return text
 
 
 # --------------------------------------------------------------------------- writing
@@ -336,7 +279,7 @@ def write_table(table: pd.DataFrame, markdown: str, out: str | Path, name: str) 
         md_tmp.write_text(markdown)
 
 
-def _title(title: str, what: str) -> str:
+def title(title: str, what: str) -> str:
     return f"# {title}\n\n{what}\n"
 
 
@@ -346,9 +289,7 @@ def _split_count(table: pd.DataFrame) -> str:
 
 
 def _mean_std(row: pd.Series) -> str:
-    if np.isnan(row["std"]):
-        return f"{row['mean']:.3f}"
-    return f"{row['mean']:.3f} ± {row['std']:.3f}"
+    return f"{row['mean']:.2f} ± {row['std']:.2f}"
 
 
 def _matrix(table: pd.DataFrame, row_key: str, column_key: str, rows: Sequence[str], columns: Sequence[str],
@@ -357,10 +298,10 @@ def _matrix(table: pd.DataFrame, row_key: str, column_key: str, rows: Sequence[s
     lookup = {(r[row_key], r[column_key]): r for _, r in table.iterrows()}
     body = [[row, *(cell(lookup[row, column]) if (row, column) in lookup else "" for column in columns)]
             for row in rows]
-    return _markdown([f"{row_key} \\ {column_key}", *columns], body)
+    return markdown([f"{row_key} \\ {column_key}", *columns], body)
 
 
-def _markdown(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
+def markdown(header: Sequence[str], body: Sequence[Sequence[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] * len(header)) + "|"]
     lines += ["| " + " | ".join(str(x) for x in row) + " |" for row in body]
     return "\n".join(lines) + "\n"

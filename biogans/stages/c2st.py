@@ -33,6 +33,17 @@ def register(commands: argparse._SubParsersAction) -> None:
                       help="proteins B (default: every protein of the store, A included)")
 
     mode = modes.add_parser(
+        "train-vs-test", help="the real test cells vs the real training cells, proteins pooled (Figure 8's baseline)",
+        description="The test cells of the proteins, pooled, against their training cells, pooled, on the splits "
+        "of SPLITS.h5 (the critic trains on half of each and is scored on the other halves): how far apart two "
+        "samples of real cells score, the floor of Figure 8. Rows: protein 'test', versus 'train'.",
+    )
+    mode.add_argument("cells", metavar="CELLS.h5", help="cell store")
+    mode.add_argument("splits", metavar="SPLITS.h5", help="split file of the cell store")
+    mode.add_argument("--proteins", nargs="+", default=None, metavar="P",
+                      help="proteins to pool (default: every protein of the store)")
+
+    mode = modes.add_parser(
         "fake-vs-real", help="a generator's cells vs the real test cells (Table 2, Figure 8)",
         description="Each generator file's cells against the real test set, on the test set's splits: per "
         "protein plus 'all' (the per-split mean) for conditional models, the merged proteins ('all') for joint "
@@ -62,12 +73,14 @@ def register(commands: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> None:
     from biogans.device import set_threads
     from biogans.evaluate import c2st_modes
-    from biogans.evaluate.c2st import write_results
+    from biogans.evaluate.c2st_results import write_results
 
     set_threads(args.threads)
     options = from_args(C2STOptions, args)
     if args.mode == "real-vs-real":
         rows = c2st_modes.real_vs_real(args.cells, args.splits, args.protein, args.versus, options)
+    elif args.mode == "train-vs-test":
+        rows = c2st_modes.train_vs_test(args.cells, args.splits, args.proteins, options)
     elif args.mode == "fake-vs-real":
         rows = c2st_modes.fake_vs_real(args.generators, args.cells, args.splits, options)
     else:

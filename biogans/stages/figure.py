@@ -32,12 +32,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     figure = figures.add_parser(
         "figure8", help="C2ST score against generator iterations for the joint models",
         description="Figure 8: for each evaluator (one panel) and joint model, the median C2ST score over "
-        "splits with its 10-90 percentile band against the generator iteration (log axis). With --table "
-        "also the long table model,evaluator,iteration,split,score (+ Markdown).",
+        "splits with its 10-90 percentile band against the generator iteration (log axis), over the real "
+        "baseline (the test cells against the training cells). With --table also the long table "
+        "model,evaluator,iteration,split,score (+ Markdown).",
     )
     figure.add_argument("--c2st", nargs="+", action="extend", type=named_path, required=True, metavar="MODEL=PATH",
                         help="fake-vs-real files, e.g. gan-sep=results/c2st/fake/gan-sep/wgan.csv "
                         "(repeat MODEL for each evaluator's file)")
+    figure.add_argument("--baseline", nargs="+", action="extend", default=[], metavar="PATH",
+                        help="train-vs-test C2ST files (the real baseline), e.g. "
+                        "results/c2st/real/train-vs-test/wgangp.csv, one per evaluator")
     figure.add_argument("--table", default=None, metavar="OUT.csv",
                         help="also write the scores, e.g. results/tables/figure8_c2st_vs_iterations.csv")
     for name, figure in figures.choices.items():
@@ -114,4 +118,4 @@ def run(args: argparse.Namespace) -> None:
         (model, generator), = args.generator
         figures.figure7_cell_cycle(generator, args.out, args.gif, model=model, **settings)
     else:
-        figure8.figure8_c2st_vs_iterations(args.c2st, args.out, table=args.table)
+        figure8.figure8_c2st_vs_iterations(args.c2st, args.out, table=args.table, baseline=args.baseline)

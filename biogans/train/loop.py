@@ -126,22 +126,23 @@ class Trainer:
         return self._layout(self.generator.to_critic(self.generator(z)))
 
     def step(self, iteration: int) -> dict[str, float]:
-        """One generator iteration: the scheduled critic updates, then one generator update."""
+        """One generator iteration: the scheduled critic updates, then one generator update on the last
+        critic update's fake batch (as the paper's code). Losses are averaged over the critic groups."""
         self.generator.train()
         self.critic.train()
-        for _ in range(self.objective.critic_steps_at(iteration)):
+        steps = self.objective.critic_steps_at(iteration)
+        for step in range(steps):
             real = self._real()
-            with torch.no_grad(), self.autocast:
-                fake = self._fake()
+            with torch.set_grad_enabled(step == steps - 1), self.autocast:
+                fake = self._fake()  # the last one keeps its graph for the generator update
             with self.autocast:
-                loss_critic = self.objective.critic_loss(self.critic, real, fake.float(), self.rng).sum()
+                loss_critic = self.objective.critic_loss(self.critic, real, fake.detach().float(), self.rng).mean()
             self.opt_critic.zero_grad(set_to_none=True)
             loss_critic.backward()
             self.opt_critic.step()
             self.objective.after_critic_step(self.critic)
         with self.autocast:
-            fake = self._fake()
-            loss_generator = self.objective.generator_loss(self.critic, fake).sum()
+            loss_generator = self.objective.generator_loss(self.critic, fake).mean()
         self.opt_generator.zero_grad(set_to_none=True)
         loss_generator.backward()
         self.opt_generator.step()

@@ -2,7 +2,8 @@
 
 A critic maps a batch laid out [B, G * C, H, W] to scores [B, G]: one critic per group (a protein
 of a star-shaped model, or a split of the C2ST). Every loss here is returned *per group*, [G]; the
-training loop sums them (the paper sums the per-protein losses), the C2ST scores each group.
+training loop averages them over the groups (as the paper's code, ``errD.mean()``), the C2ST sums
+them (each group's gradients are then its own) and scores each group.
 Each objective carries the paper's optimiser settings, so the loop never needs to know which one
 it runs.
 """

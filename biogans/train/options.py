@@ -42,7 +42,7 @@ class TrainOptions:
     ndf: int | None = option(None, "critic width (default: the model's, 64 or 224)", minimum=1,
                              maximum=MAX_WIDTH, config="training.ndf")
     red_portion: float | None = option(None, "red share of a separable model's channels (default: the "
-                                       "model's, 0.5 or 1/7)", minimum=0, maximum=1, exclusive_minimum=True,
+                                       "model's, 0.5 or 0.143)", minimum=0, maximum=1, exclusive_minimum=True,
                                        exclusive_maximum=True, metavar="F", config="models.*.red_portion")
     critic_steps: int | None = option(None, "critic updates per generator update (default: the objective's, "
                                       "1 or 5)", minimum=1, maximum=1000, metavar="K", config="models.*.critic_steps")

@@ -184,8 +184,7 @@ def c2st_options(evaluator):
 
 
 def reconstruct_options(wildcards):
-    keys = ("n_cells", "outer_steps", "inner_iterations", "restarts", "lr", "line_search", "batch_size", "seed",
-            "device")
+    keys = ("n_cells", "outer_steps", "inner_iterations", "restarts", "lr", "batch_size", "seed", "device")
     return cli_options({"mode": wildcards.mode, **{key: RECONSTRUCTION[key] for key in keys}})
 
 

@@ -27,6 +27,32 @@ rule c2st_real:
         "{params.options} --threads {threads} --out {output} > {log} 2>&1"
 
 
+rule c2st_train_vs_test:
+    input:
+        cells=CELLS,
+        splits=SPLITS,
+    output:
+        "results/c2st/real/train-vs-test/{evaluator}.csv",
+    wildcard_constraints:
+        evaluator="gan|wgan|wgangp",
+    params:
+        options=lambda wildcards: cli_options({"proteins": MODELLED}) + " " + c2st_options(wildcards.evaluator),
+    log:
+        log_path("c2st/real/train-vs-test/{evaluator}"),
+    benchmark:
+        benchmark_path("c2st/real/train-vs-test/{evaluator}")
+    threads: C2ST["threads"]
+    resources:
+        gpu=C2ST["gpu"],
+        runtime=C2ST["runtime"],
+        mem_mb=C2ST["mem_mb"],
+    conda:
+        "../../envs/biogans.yaml"
+    shell:
+        "biogans c2st train-vs-test {input.cells} {input.splits} {params.options} --threads {threads} "
+        "--out {output} > {log} 2>&1"
+
+
 rule c2st_fake:
     input:
         generators=fake_c2st_generators,

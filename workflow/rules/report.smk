@@ -217,7 +217,8 @@ rule figure7:
 
 rule figure8:
     input:
-        paths(figure8_runs()),
+        runs=paths(figure8_runs()),
+        baseline=expand("results/c2st/real/train-vs-test/{evaluator}.csv", evaluator=C2ST["evaluators"]),
     output:
         png=report("results/figures/figure8_c2st_vs_iterations.png", caption="../report/figure8.rst", category="Figures"),
         csv=report("results/tables/figure8_c2st_vs_iterations.csv", caption="../report/figure8.rst", category="Tables"),
@@ -235,4 +236,5 @@ rule figure8:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans figure figure8 --c2st {params.runs} --out {output.png} --table {output.csv} > {log} 2>&1"
+        "biogans figure figure8 --c2st {params.runs} --baseline {input.baseline} --out {output.png} "
+        "--table {output.csv} > {log} 2>&1"
