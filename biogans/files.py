@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import h5py
+import pandas as pd
 
 from biogans.errors import BiogansError
 
@@ -93,20 +94,60 @@ def remove_stale_temporaries(folder: Path, name: str | None = None) -> list[Path
     return removed
 
 
+class _CheckedFile(h5py.File):
+    """An HDF5 file read in a ``with`` block: the errors h5py raises on damaged data (KeyError, OSError,
+    ValueError, RuntimeError) leave the block as one-line BiogansErrors naming the file."""
+
+    def __exit__(self, kind, error, trace):
+        super().__exit__(kind, error, trace)
+        if kind is not None and issubclass(kind, (KeyError, OSError, ValueError, RuntimeError)):
+            raise BiogansError(f"{self.filename}: damaged HDF5 file ({str(error).splitlines()[0][:200]})") from None
+
+
 def open_hdf5(path: str | os.PathLike, file_format: str, what: str) -> h5py.File:
     """Open one of biogans' HDF5 files read-only: a one-line error for a missing or unreadable file,
-    or one whose ``format`` attribute is not ``file_format`` (``what`` names the kind of file)."""
+    or one whose ``format`` attribute is not ``file_format`` (``what`` names the kind of file); reading
+    it in a ``with`` block turns h5py's errors on damaged data into one-line errors too."""
     path = Path(path)
     if not path.is_file():
         raise BiogansError(f"{path}: no such file")
     try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
+        f = _CheckedFile(path, "r")
+        found = f.attrs.get("format")
+    except (OSError, KeyError, ValueError, RuntimeError) as exc:
         raise BiogansError(f"{path}: not a readable HDF5 file ({str(exc).splitlines()[0]})") from None
-    if f.attrs.get("format") != file_format:
+    if found != file_format:
         f.close()
         raise BiogansError(f"{path}: not a {what} (format attribute missing or different)")
     return f
+
+
+def read_csv(path: str | os.PathLike, what: str, numbers: tuple[str, ...] = (), integers: tuple[str, ...] = (),
+             texts: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a CSV that biogans wrote (a C2ST result, a reconstruction's cells): one-line errors naming the
+    file for a missing or unreadable file, a missing column, a column that is not numeric (``numbers``,
+    NaN allowed), integral (``integers``, empty allowed) or text, and no rows."""
+    path = Path(path)
+    if not path.is_file():
+        raise BiogansError(f"{path}: no such file")
+    try:
+        table = pd.read_csv(path, dtype={name: str for name in texts})
+    except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise BiogansError(f"{path}: not a {what} ({str(exc).splitlines()[0]})") from None
+    missing = [c for c in (*numbers, *integers, *texts) if c not in table.columns]
+    if missing:
+        raise BiogansError(f"{path}: not a {what} (no column {', '.join(missing)})")
+    for name in (*numbers, *integers):
+        if not pd.api.types.is_numeric_dtype(table[name]) and not table[name].isna().all():
+            raise BiogansError(f"{path}: column {name} holds text, expected numbers")
+    for name in integers:
+        values = table[name].dropna()
+        if not (values == values.round()).all():
+            raise BiogansError(f"{path}: column {name} holds fractions, expected integers")
+        table[name] = table[name].astype("Int64")
+    if table.empty:
+        raise BiogansError(f"{path}: no rows")
+    return table
 
 
 def _output(path: str | os.PathLike, folder: bool = False) -> Path:

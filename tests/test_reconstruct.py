@@ -291,7 +291,7 @@ def test_summarise_gives_median_and_mad_per_protein_and_all(tmp_path):
 def test_summarise_refuses_a_table_without_the_columns(tmp_path):
     path = tmp_path / "cells.csv"
     path.write_text("protein,rmse\nAlp14,0.1\n")
-    with pytest.raises(BiogansError, match="missing column"):
+    with pytest.raises(BiogansError, match=r"cells\.csv: not a reconstruction cells table \(no column nll, nn_rmse"):
         summarise(path)
 
 

@@ -268,7 +268,7 @@ def test_table3_refusals(tmp_path):
         table3_reconstruction({("regular", "a"): good, ("regular", "b"): tmp_path / "absent.csv"}, out)
     broken = tmp_path / "broken.csv"
     pd.read_csv(good).drop(columns="nll").to_csv(broken, index=False)
-    with pytest.raises(BiogansError, match=r"broken\.csv: missing column\(s\) nll"):
+    with pytest.raises(BiogansError, match=r"broken\.csv: not a reconstruction cells table \(no column nll\)"):
         table3_reconstruction({("regular", "a"): broken}, out)
     assert_no_output(out)
 

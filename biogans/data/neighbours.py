@@ -94,17 +94,30 @@ def find_neighbours(cells_path: str | Path, out_path: str | Path,
 
 
 def read_neighbours(path: str | Path, store: dict[str, CellSet]) -> dict[tuple[str, str], np.ndarray]:
-    """{(A, B): [n_A, k] store rows of B's nearest training cells} for the proteins of ``store``."""
+    """{(A, B): [n_A, k] store rows of B's nearest training cells} for the proteins of ``store``, checked:
+    made for this store, and every index one of B's training cells."""
     with open_hdf5(path, FORMAT, "biogans neighbours file") as f:
         result = {}
         for a in store:
-            if a not in f or f[a].attrs["n_cells"] != len(store[a]):
+            if not isinstance(f.get(a), h5py.Group) or f[a].attrs.get("n_cells") != len(store[a]):
                 raise BiogansError(f"{path}: neighbours of {a} missing or made for a different cell "
                                    "store; re-run `biogans neighbours`")
             for b in store:
                 if b != a:
-                    result[a, b] = f[a][b]["index"][()]
+                    result[a, b] = _neighbour_rows(f[a], b, len(store[a]), store[b].role_indices("train"),
+                                                   f"{path}: neighbours of {a} in {b}")
         return result
+
+
+def _neighbour_rows(group: h5py.Group, other: str, n: int, train: np.ndarray, where: str) -> np.ndarray:
+    data = group.get(f"{other}/index")
+    if not isinstance(data, h5py.Dataset) or data.ndim != 2 or data.shape[0] != n or data.shape[1] < 1 \
+            or data.dtype.kind not in "iu":
+        raise BiogansError(f"{where}: expected integers [{n}, k]; re-run `biogans neighbours`")
+    rows = data[()]
+    if not np.isin(rows, train).all():
+        raise BiogansError(f"{where}: rows that are not training cells of {other}; re-run `biogans neighbours`")
+    return rows
 
 
 def composite(images: dict[str, torch.Tensor], neighbours: dict[tuple[str, str], np.ndarray | torch.Tensor],

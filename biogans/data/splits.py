@@ -71,16 +71,34 @@ class Splits:
 
 
 def read_splits(path: str | Path, store: dict[str, CellSet]) -> Splits:
-    """Read a split file and check it was made for ``store`` (every protein of the store in it)."""
+    """Read a split file and check it was made for ``store``: every protein of the store in it, and every
+    split a permutation of exactly the protein's cells of that role (so the halves are disjoint, their
+    rows in range and unique)."""
     with open_hdf5(path, FORMAT, "biogans split file") as f:
+        try:
+            n_splits, seed = int(f.attrs["n_splits"]), int(f.attrs["seed"])
+        except (KeyError, TypeError, ValueError):
+            raise BiogansError(f"{path}: no n_splits/seed attributes; re-run `biogans splits`") from None
         permutations = {}
         for protein, cells in store.items():
-            if protein not in f:
+            group = f.get(protein)
+            if not isinstance(group, h5py.Group):
                 raise BiogansError(f"{path}: no splits for protein {protein}; re-run `biogans splits`")
-            group = f[protein]
-            if group.attrs["n_cells"] != len(cells) or group.attrs["roles_digest"] != roles_digest(cells):
+            if group.attrs.get("n_cells") != len(cells) or group.attrs.get("roles_digest") != roles_digest(cells):
                 raise BiogansError(f"{path}: splits of {protein} were made for a different cell store; "
                                    "re-run `biogans splits`")
             for role in ROLES:
-                permutations[protein, role] = group[role][()]
-        return Splits(int(f.attrs["n_splits"]), int(f.attrs["seed"]), permutations)
+                permutations[protein, role] = _permutations(group, role, cells.role_indices(role), n_splits,
+                                                            f"{path}: splits of {protein} ({role})")
+        return Splits(n_splits, seed, permutations)
+
+
+def _permutations(group: h5py.Group, role: str, rows: np.ndarray, n_splits: int, where: str) -> np.ndarray:
+    data = group.get(role)
+    if not isinstance(data, h5py.Dataset) or data.shape != (n_splits, len(rows)) or data.dtype.kind not in "iu":
+        raise BiogansError(f"{where}: expected integers [{n_splits}, {len(rows)}]; re-run `biogans splits`")
+    permutations = data[()]
+    if not (np.sort(permutations, axis=1) == rows[None]).all():
+        raise BiogansError(f"{where}: a split is not a permutation of the protein's {role} cells "
+                           "(rows out of range or repeated); re-run `biogans splits`")
+    return permutations

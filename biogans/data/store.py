@@ -129,17 +129,42 @@ def read_store(path: str | Path, groups: Iterable[str] | None = None) -> dict[st
         missing = [g for g in names if g not in f]
         if missing:
             raise BiogansError(f"{path}: no group for {', '.join(missing)} (has {', '.join(f.keys())})")
-        return {name: _read_group(f[name]) for name in names}
+        return {name: _read_group(f[name], f"{path}: group {name}") for name in names}
 
 
-def _read_group(group: h5py.Group) -> CellSet:
-    images = group["images"][()]
-    meta = pd.DataFrame({
-        name: (group["meta"][name].asstr()[()] if dtype == "str" else group["meta"][name][()])
-        for name, dtype in META_COLUMNS.items()
-    })
+def _read_group(group: h5py.Group, where: str) -> CellSet:
+    """One group, checked: uint8 images [N >= 1, C, 48, 80] matching its channel names, a metadata
+    column of every name and length N, roles train or test. One-line errors prefixed by ``where``."""
+    if not isinstance(group, h5py.Group) or not isinstance(group.get("images"), h5py.Dataset) \
+            or not isinstance(group.get("meta"), h5py.Group):
+        raise BiogansError(f"{where}: not a cell group (needs an images dataset and a meta group)")
+    images = group["images"]
+    channels = group.attrs.get("channels")
+    if channels is None or np.ndim(channels) != 1 or len(channels) < 2:
+        raise BiogansError(f"{where}: no channel names (attribute channels: red, then the green(s))")
+    expected = f"uint8 [N, {len(channels)}, {CELL_SHAPE[0]}, {CELL_SHAPE[1]}]"
+    if images.dtype != np.uint8 or images.ndim != 4 or images.shape[1:] != (len(channels), *CELL_SHAPE):
+        raise BiogansError(f"{where}: images are {images.dtype} {list(images.shape)}, expected {expected}")
+    if images.shape[0] == 0:
+        raise BiogansError(f"{where}: no cells")
+    missing = [name for name in META_COLUMNS if not isinstance(group["meta"].get(name), h5py.Dataset)]
+    if missing:
+        raise BiogansError(f"{where}: metadata without column(s) {', '.join(missing)}")
+    lengths = {name: group["meta"][name].shape for name in META_COLUMNS}
+    wrong = [f"{name} {shape}" for name, shape in lengths.items() if shape != (images.shape[0],)]
+    if wrong:
+        raise BiogansError(f"{where}: {images.shape[0]} images but metadata column(s) {', '.join(wrong)}")
+    try:
+        meta = pd.DataFrame({name: (group["meta"][name].asstr()[()] if dtype == "str" else
+                                    group["meta"][name][()].astype(dtype)) for name, dtype in META_COLUMNS.items()})
+        pixels = images[()]
+    except (OSError, TypeError, ValueError) as exc:
+        raise BiogansError(f"{where}: unreadable data ({str(exc).splitlines()[0]})") from None
+    roles = set(meta["role"]) - set(ROLES)
+    if roles:
+        raise BiogansError(f"{where}: roles {', '.join(map(repr, sorted(roles)))}; expected train or test")
     attrs = {k: v for k, v in group.attrs.items() if k != "channels"}
-    return CellSet(images, meta, [str(c) for c in group.attrs["channels"]], attrs)
+    return CellSet(pixels, meta, [str(c) for c in channels], attrs)
 
 
 def open_store(path: str | Path) -> h5py.File:
@@ -159,12 +184,6 @@ def store_attrs(path: str | Path) -> dict:
         attrs = dict(f.attrs)
     attrs["params"] = json.loads(attrs.get("params", "{}"))
     return attrs
-
-
-def check_shape(images: np.ndarray, where: str) -> None:
-    """Refuse images that are not [N, C, 48, 80]."""
-    if images.ndim != 4 or tuple(images.shape[2:]) != CELL_SHAPE:
-        raise BiogansError(f"{where}: images of shape {images.shape}, expected [N, C, {CELL_SHAPE[0]}, {CELL_SHAPE[1]}]")
 
 
 def to_unit_range(images: np.ndarray) -> np.ndarray:

@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from biogans.errors import BiogansError
-from biogans.files import atomic_path
+from biogans.files import atomic_path, read_csv
 
 #: Columns of a C2ST result file, one row per comparison and split.
 COLUMNS = ("evaluator", "iteration", "protein", "versus", "split", "score", "accuracy", "p_value")
@@ -56,18 +55,9 @@ def write_results(results: pd.DataFrame, path: str | Path) -> None:
 
 
 def read_results(path: str | Path) -> pd.DataFrame:
-    """Read a C2ST result CSV, checking its columns."""
-    path = Path(path)
-    if not path.is_file():
-        raise BiogansError(f"{path}: no such file")
-    try:
-        results = pd.read_csv(path, dtype={"iteration": "Int64", "protein": str, "versus": str})
-    except (ValueError, pd.errors.ParserError) as exc:
-        raise BiogansError(f"{path}: not a C2ST result table ({str(exc).splitlines()[0]})") from None
-    missing = [c for c in COLUMNS if c not in results.columns]
-    if missing:
-        raise BiogansError(f"{path}: not a C2ST result table (no column {', '.join(missing)})")
-    return results
+    """Read a C2ST result CSV, checking its columns and their types."""
+    return read_csv(path, "C2ST result table", numbers=("score", "accuracy", "p_value"),
+                    integers=("iteration", "split"), texts=("evaluator", "protein", "versus"))
 
 
 def summary(results: str | Path | pd.DataFrame) -> pd.DataFrame:

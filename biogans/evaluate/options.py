@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from biogans.options import check_options, device_option, option, seed_option
+from biogans.validation import MAX_WIDTH
 
 EVALUATORS = ("gan", "wgan", "wgangp")
 MODES = ("regular", "separable")
@@ -22,7 +23,7 @@ class C2STOptions:
                         metavar="N", config="c2st.steps")
     batch_size: int = option(64, "cells of each set per critic update (the paper: 64)", minimum=1, maximum=4096,
                              metavar="B", config="c2st.batch_size")
-    ndf: int = option(64, "width of the fresh critic (the paper: 64)", minimum=1, maximum=1024,
+    ndf: int = option(64, "width of the fresh critic (the paper: 64)", minimum=1, maximum=MAX_WIDTH,
                       config="c2st.ndf")
     passes: int = option(5, "scoring passes over the held-out halves (the paper: 5)", minimum=1, maximum=100,
                          metavar="N", config="c2st.passes")

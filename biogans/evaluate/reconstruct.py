@@ -37,7 +37,7 @@ from biogans.device import resolve_device
 from biogans.errors import BiogansError
 from biogans.evaluate.lbfgs import BatchedLBFGS
 from biogans.evaluate.options import ReconstructOptions
-from biogans.files import atomic_path
+from biogans.files import atomic_path, read_csv
 from biogans.images import to_uint8
 from biogans.train.checkpoints import load_generator
 
@@ -218,18 +218,7 @@ def nearest_training_cells(cells: CellSet, targets: torch.Tensor) -> np.ndarray:
 def summarise(cells_csv: str | Path) -> pd.DataFrame:
     """Per protein (then ``all``): median and MAD of the NLL, the reconstruction RMSE and the
     nearest-training-cell RMSE, as Table 3 reports them."""
-    cells_csv = Path(cells_csv)
-    if not cells_csv.is_file():
-        raise BiogansError(f"{cells_csv}: no such file")
-    try:
-        cells = pd.read_csv(cells_csv)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise BiogansError(f"{cells_csv}: not a readable CSV file ({str(exc).splitlines()[0]})") from None
-    missing = [c for c in CELL_COLUMNS if c not in cells]
-    if missing:
-        raise BiogansError(f"{cells_csv}: missing column(s) {', '.join(missing)}")
-    if cells.empty:
-        raise BiogansError(f"{cells_csv}: no cells")
+    cells = read_cells(cells_csv)
     groups = [(str(p), part) for p, part in cells.groupby("protein", sort=False)] + [("all", cells)]
     rows = []
     for name, part in groups:
@@ -238,6 +227,12 @@ def summarise(cells_csv: str | Path) -> pd.DataFrame:
             row[f"{prefix}_median"], row[f"{prefix}_mad"] = median_mad(part[column])
         rows.append({**row, "n_cells": len(part)})
     return pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+
+
+def read_cells(path: str | Path) -> pd.DataFrame:
+    """A reconstruction's cells.csv, checked (columns, numeric types, rows)."""
+    return read_csv(path, "reconstruction cells table", numbers=("rmse", "nll", "nn_rmse"),
+                    integers=("row", "nn_row"), texts=("protein",))
 
 
 def median_mad(values: pd.Series | np.ndarray) -> tuple[float, float]:

@@ -16,7 +16,13 @@ from collections.abc import Mapping
 from biogans.errors import BiogansError
 from biogans.models.dcgan import DEPTH, base_map
 from biogans.models.separable import red_channels
-from biogans.validation import check_positive_int
+from biogans.validation import (
+    MAX_IMAGE_SIDE,
+    MAX_LATENT,
+    MAX_PROTEINS,
+    MAX_WIDTH,
+    check_positive_int,
+)
 
 ARCHITECTURES: tuple[str, ...] = ("dcgan", "separable", "star", "multichannel", "independent")
 
@@ -61,14 +67,16 @@ def _check(spec: Mapping) -> None:
     if extra:
         raise BiogansError(f"{architecture} spec has unexpected key(s) {', '.join(map(str, extra))}")
 
-    check_positive_int("nz", spec["nz"])
+    check_positive_int("nz", spec["nz"], MAX_LATENT)
+    for side in ("height", "width"):
+        check_positive_int(side, spec[side], MAX_IMAGE_SIDE)
     base_map(spec["height"], spec["width"])
     proteins = spec["proteins"]
-    if (not isinstance(proteins, list) or not proteins
+    if (not isinstance(proteins, list) or not 0 < len(proteins) <= MAX_PROTEINS
             or not all(isinstance(p, str) and p for p in proteins) or len(set(proteins)) != len(proteins)):
-        raise BiogansError(f"'proteins' must be a non-empty list of distinct names, got {proteins!r}")
+        raise BiogansError(f"'proteins' must be a list of 1 to {MAX_PROTEINS} distinct names, got {proteins!r}")
     if "ngf" in spec:
-        check_positive_int("ngf", spec["ngf"])
+        check_positive_int("ngf", spec["ngf"], MAX_WIDTH)
     if "red_portion" in spec:
         ngf = spec["ngf"]
         for channels in [spec["nz"]] + [ngf * 2**i for i in range(DEPTH)]:

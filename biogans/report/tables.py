@@ -20,7 +20,7 @@ from biogans.errors import BiogansError
 from biogans.evaluate.c2st_results import COLUMNS as C2ST_COLUMNS
 from biogans.evaluate.c2st_results import read_results, summary
 from biogans.evaluate.options import EVALUATORS, MODES
-from biogans.evaluate.reconstruct import CELL_COLUMNS, median_mad, summarise
+from biogans.evaluate.reconstruct import CELL_COLUMNS, median_mad, read_cells, summarise
 from biogans.files import atomic_path
 
 #: Columns of every table file (a fixed contract: users and the tests depend on them).
@@ -121,6 +121,7 @@ def table1_real_vs_real(real_paths: Sequence[str | Path], out: str | Path, *,
 
     ``proteins`` defaults to every protein A found in the files (in file order); each (A, B) must be there.
     """
+    check_table_path(out)
     rows = _real_vs_real(real_paths, evaluator)
     proteins = list(proteins) if proteins else _proteins_in(rows)
     cells = [{"protein_a": a, "protein_b": b, **_stats(_pair(rows, a, b, real_paths))}
@@ -149,6 +150,7 @@ def table2_conditional(models: Mapping[str, str | Path], out: str | Path, *,
     ``all`` = the per-split mean over proteins. ``proteins`` defaults to the first model's; a model's
     ``all`` row is the C2ST file's own (over all the model's proteins).
     """
+    check_table_path(out)
     if not models:
         raise BiogansError("table 2: no model C2ST files given")
     cells = []
@@ -199,6 +201,7 @@ def table3_reconstruction(runs: Mapping[tuple[str, str], str | Path], out: str |
     """Table 3: median and MAD of the latent NLL and of the reconstruction RMSE per (mode, model) and
     protein (and ``all``), plus per mode the ``nearest_neighbour`` rows (RMSE to the nearest training
     cell of each distinct held-out cell of that mode; NLL empty). ``runs`` maps (mode, model) to cells.csv."""
+    check_table_path(out)
     if not runs:
         raise BiogansError("table 3: no reconstruction files given")
     cells, per_mode = [], {}
@@ -207,7 +210,7 @@ def table3_reconstruction(runs: Mapping[tuple[str, str], str | Path], out: str |
             raise BiogansError(f"{path}: unknown reconstruction mode {mode!r} (known: {', '.join(MODES)})")
         for _, row in summarise(path).iterrows():
             cells.append({"mode": mode, "model": model, **{c: row[c] for c in COLUMNS["table3"][2:]}})
-        per_mode.setdefault(mode, []).append(pd.read_csv(path, usecols=list(CELL_COLUMNS)))
+        per_mode.setdefault(mode, []).append(read_cells(path).loc[:, list(CELL_COLUMNS)])
     for mode in (m for m in MODES if m in per_mode):
         held_out = pd.concat(per_mode[mode], ignore_index=True).drop_duplicates(["protein", "row"])
         groups = [(str(p), part) for p, part in held_out.groupby("protein", sort=False)] + [("all", held_out)]
@@ -239,6 +242,7 @@ def table3_reconstruction(runs: Mapping[tuple[str, str], str | Path], out: str |
 def table4_all_proteins(models: Mapping[str, str | Path], out: str | Path, *, evaluator: str = EVALUATOR) -> pd.DataFrame:
     """Table 4 (beyond the paper): C2ST of each multi-protein model's joint samples (red + every green
     for one latent) against the simulator's all-proteins truth, at the final iteration."""
+    check_table_path(out)
     if not models:
         raise BiogansError("table 4: no joint C2ST files given")
     cells = []

@@ -13,7 +13,6 @@ a file holding anything else (arbitrary pickled objects) is refused, never unpic
 from __future__ import annotations
 
 import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,12 @@ from biogans.files import atomic_path
 
 GENERATOR_FORMAT = "biogans-generator/1"
 RESUME_FORMAT = "biogans-resume/1"
+#: The entries of each file format and their types, checked before anything is built from a file.
+STRUCTURE: dict[str, dict[str, type | tuple[type, ...]]] = {
+    GENERATOR_FORMAT: {"version": str, "spec": dict, "iteration": int, "state_dict": dict},
+    RESUME_FORMAT: {"version": str, "identity": str, "iteration": int, "seconds": (int, float), "generator": dict,
+                    "critic": dict, "opt_generator": dict, "opt_critic": dict, "rng": dict},
+}
 
 
 def save_file(path: str | Path, payload: dict[str, Any]) -> None:
@@ -35,22 +40,34 @@ def save_file(path: str | Path, payload: dict[str, Any]) -> None:
 
 
 def load_file(path: str | Path, expected_format: str) -> dict[str, Any]:
-    """Load a biogans .pt file safely (``weights_only=True``) with one-line errors for bad files."""
+    """Load a biogans .pt file safely (``weights_only=True``), checked against its format's
+    :data:`STRUCTURE`, with one-line errors for bad files."""
     path = Path(path)
     if not path.is_file():
         raise BiogansError(f"{path}: no such file")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise BiogansError(f"{path}: holds objects other than tensors and plain metadata; refused "
-                           "(only files written by biogans are loaded)") from None
-    except (RuntimeError, EOFError, OSError, zipfile.BadZipFile, ValueError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BiogansError(f"{path}: corrupted or truncated checkpoint ({reason})") from None
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" in str(exc) or "safe_globals" in str(exc):  # a class or function to call
+            raise BiogansError(f"{path}: holds objects other than tensors and plain metadata; refused "
+                               "(only files written by biogans are loaded)") from None
+        raise BiogansError(f"{path}: corrupted or truncated checkpoint (not a torch file)") from None
+    except Exception as exc:  # noqa: BLE001 - torch's loader raises many kinds of error on garbage input
+        raise BiogansError(f"{path}: corrupted or truncated checkpoint ({_first_line(exc)})") from None
     if not isinstance(payload, dict) or payload.get("format") != expected_format:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise BiogansError(f"{path}: not a {expected_format} file (found {found!r})")
+    for key, kind in STRUCTURE[expected_format].items():
+        if not isinstance(payload.get(key), kind) or isinstance(payload.get(key), bool):
+            raise BiogansError(f"{path}: damaged {expected_format} file (entry {key!r} missing or of the wrong type)")
+    weights = payload.get("state_dict", payload.get("generator"))
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()):
+        raise BiogansError(f"{path}: damaged {expected_format} file (weights that are not named tensors)")
     return payload
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def save_generator(path: str | Path, model: nn.Module, iteration: int) -> None:
@@ -92,12 +109,14 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.M
     from biogans.models import build
 
     payload = load_file(path, GENERATOR_FORMAT)
-    model = build(payload["spec"])
+    model = build(payload["spec"], source=str(path))
     try:
         model.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:
         detail = " ".join(str(exc).split())[:200]
         raise BiogansError(f"{path}: weights do not match the stored spec ({detail})") from None
+    if payload["iteration"] < 0:
+        raise BiogansError(f"{path}: damaged generator file (iteration {payload['iteration']})")
     model.iteration = payload["iteration"]
     return model.to(device).eval()
 

@@ -34,7 +34,7 @@ from biogans.data.loaders import CompositeSampler, JointSampler, PerProteinSampl
 from biogans.data.store import read_store, store_groups
 from biogans.device import resolve_device
 from biogans.errors import BiogansError
-from biogans.files import atomic_path
+from biogans.files import atomic_path, output_dir
 from biogans.images import cell_sheet, save_png
 from biogans.models import build, build_critic
 from biogans.models.latent import fixed_noise, sample_noise
@@ -180,29 +180,55 @@ class Trainer:
 
 def train(cells_path: str | Path, out_dir: str | Path, options: TrainOptions, *,
           neighbours_path: str | Path | None = None) -> None:
-    """Train one model into ``out_dir``, continuing from ``out_dir/resume.pt`` when it matches."""
-    cells_path, out_dir = Path(cells_path), Path(out_dir)
+    """Train one model into ``out_dir``, continuing from ``out_dir/resume.pt`` when it matches.
+
+    A run that fails before its first resume state removes the ``out_dir`` it created; a fresh start in
+    an old folder first removes the old run's generator files and samples (naming them in the log).
+    """
+    cells_path = Path(cells_path)
     device = resolve_device(options.device)
     rng = torch.Generator().manual_seed(options.seed)
     sampler = make_sampler(definition(options.model).architecture, cells_path, list(options.proteins),
                            options.batch_size, rng, Path(neighbours_path) if neighbours_path else None)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    snapshots = out_dir / "snapshots"
-    resume_path = out_dir / "resume.pt"
-    state = _matching_resume_state(resume_path, options)
-    trainer = Trainer(options, sampler, device)
-    start, seconds = 0, 0.0
-    if state is None:
-        shutil.rmtree(snapshots, ignore_errors=True)
-    else:
-        trainer.load_state(state)
-        start, seconds = int(state["iteration"]), float(state["seconds"])
-        _restore_snapshots(snapshots, out_dir)
-        log.info("resuming %s from iteration %d", options.model, start)
-    _write_options(out_dir / "train_options.json", options, trainer.spec, device)
-    _truncate_log(out_dir / "train_log.csv", start)
+    out_dir, created = output_dir(out_dir)
+    try:
+        trainer = Trainer(options, sampler, device)
+        start, seconds = _start(trainer, out_dir, options)
+        _write_options(out_dir / "train_options.json", options, trainer.spec, device)
+        _truncate_log(out_dir / "train_log.csv", start)
+        _run(trainer, out_dir, options, start, seconds)
+    except BaseException:
+        if created and not (out_dir / "resume.pt").exists():
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise
 
-    noise = fixed_noise(trainer.generator, n=64, group=8, seed=options.seed).to(device)
+
+def _start(trainer: Trainer, out_dir: Path, options: TrainOptions) -> tuple[int, float]:
+    """(iteration, seconds) to start from: the matching resume state's, or 0 after clearing the folder."""
+    resume_path, snapshots = out_dir / "resume.pt", out_dir / "snapshots"
+    state = _matching_resume_state(resume_path, options)
+    if state is None:
+        old = sorted(out_dir.glob("generator_*.pt")) + sorted(out_dir.glob("samples_*.png"))
+        if old:
+            log.warning("%s: starting afresh; removing the previous run's %s", out_dir, ", ".join(p.name for p in old))
+        for path in old:
+            path.unlink()
+        shutil.rmtree(snapshots, ignore_errors=True)
+        return 0, 0.0
+    try:
+        trainer.load_state(state)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise BiogansError(f"{resume_path}: does not fit this run ({str(exc).splitlines()[0][:200]}); "
+                           "remove it to start afresh") from None
+    _restore_snapshots(snapshots, out_dir)
+    log.info("resuming %s from iteration %d", options.model, state["iteration"])
+    return int(state["iteration"]), float(state["seconds"])
+
+
+def _run(trainer: Trainer, out_dir: Path, options: TrainOptions, start: int, seconds: float) -> None:
+    """The iterations from ``start`` on: log rows, checkpoints and resume states as they fall due."""
+    resume_path, snapshots = out_dir / "resume.pt", out_dir / "snapshots"
+    noise = fixed_noise(trainer.generator, n=64, group=8, seed=options.seed).to(trainer.device)
     checkpoints = set(options.checkpoint_iterations)
     clock = time.perf_counter() - seconds
     last_resume = start

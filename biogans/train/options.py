@@ -10,14 +10,13 @@ from dataclasses import asdict, dataclass
 
 from biogans.errors import BiogansError
 from biogans.options import REQUIRED, check_options, device_option, option, seed_option
+from biogans.validation import MAX_LATENT, MAX_WIDTH
 
 #: The paper's checkpoint iterations.
 PAPER_CHECKPOINTS = (100, 1_000, 2_000, 3_000, 5_000, 10_000, 30_000, 50_000, 100_000, 300_000, 500_000)
 #: The paper's generator iterations per kind of model: joint (proteins merged) and conditional.
 PAPER_ITERATIONS = {"joint": 500_000, "conditional": 50_000}
 MAX_ITERATIONS = 100_000_000
-#: Widths above this would allocate gigabytes before the first step: refused up front.
-MAX_WIDTH = 1024
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,7 +34,7 @@ class TrainOptions:
         config="training.checkpoints.*")
     batch_size: int = option(64, "batch size (per protein for star-shaped models)", minimum=1, maximum=4096,
                              metavar="B", config="training.batch_size")
-    nz: int | None = option(None, "latent size (default: the model's, 100 or 350)", minimum=2, maximum=4096,
+    nz: int | None = option(None, "latent size (default: the model's, 100 or 350)", minimum=2, maximum=MAX_LATENT,
                             config="models.*.nz")
     ngf: int | None = option(None, "generator width (default: the model's, 64 or 224)", minimum=1,
                              maximum=MAX_WIDTH, config="training.ngf")
