@@ -19,6 +19,7 @@ from pathlib import Path
 import h5py
 import pandas as pd
 
+from biogans import __version__
 from biogans.errors import BiogansError
 
 _TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.tmp$")
@@ -102,6 +103,14 @@ class _CheckedFile(h5py.File):
         super().__exit__(kind, error, trace)
         if kind is not None and issubclass(kind, (KeyError, OSError, ValueError, RuntimeError)):
             raise BiogansError(f"{self.filename}: damaged HDF5 file ({str(error).splitlines()[0][:200]})") from None
+
+
+def describe_hdf5(node: h5py.File | h5py.Group, file_format: str, description: str, **attributes) -> None:
+    """The attributes a reader needs without biogans (``h5dump -A`` shows them): the format's name and
+    version, what the file holds, the biogans version, and ``attributes`` (source, pixel size, ...)."""
+    name, _, version = file_format.partition("/")
+    node.attrs.update(format=file_format, format_name=name, format_version=int(version),
+                      biogans_version=__version__, description=description, **attributes)
 
 
 def open_hdf5(path: str | os.PathLike, file_format: str, what: str) -> h5py.File:

@@ -189,7 +189,7 @@ def _broken_offsets(path: Path) -> Iterator[None]:
         log.removeHandler(collected)
     broken = [message for message in collected.messages if "offset" in message]
     if broken:
-        raise BiogansError(f"{path}: truncated or corrupt TIFF ({_one_line(broken[0])})")
+        raise BiogansError(f"{path}: unreadable or truncated TIFF ({_one_line(broken[0])})")
 
 
 class _Messages(logging.Handler):

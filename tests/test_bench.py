@@ -1,13 +1,20 @@
-"""`biogans bench` cases run end to end at tiny sizes (a smoke check; the timings are not asserted)."""
+"""`biogans bench` runs every case end to end at tiny sizes and writes its JSON (a smoke check: the
+timings themselves are not asserted)."""
 
-import pytest
+import json
 
-from biogans.bench import run
+from biogans.bench import CASES
+from biogans.cli import main
+from biogans.stages.bench import CASES as COMMAND_CASES
 
 
-@pytest.mark.parametrize("case", ["train", "star", "c2st"])
-def test_quick_case_prints_its_comparison(case, capsys):
-    run([case], quick=True)
-    out = capsys.readouterr().out
-    assert f"== {case}" in out
-    assert ("speed-up" in out) if case != "train" else ("bf16 autocast" in out)
+def test_every_case_runs_quick_and_writes_json(tmp_path, capsys):
+    assert tuple(CASES) == COMMAND_CASES
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--threads", "1", "--json", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert list(results) == list(CASES)
+    for case, result in results.items():
+        assert result["seconds"] > 0 and result["baseline_seconds"] > 0, case
+        assert abs(result["speedup"] - result["baseline_seconds"] / result["seconds"]) < 1e-9, case
+    assert "speedup" in capsys.readouterr().out

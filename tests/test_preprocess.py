@@ -348,7 +348,7 @@ def test_read_field_axis_orders_dtypes_and_pixel_sizes(tmp_path):
         field = read_field(tmp_path / name)
         np.testing.assert_array_equal(field.channels, data.astype(np.float32))
         assert field.channels.dtype == np.float32 and abs(field.pixel_size - 0.13) < 1e-9
-    swapped = read_field(tmp_path / "ij.tif", red_first=False)
+    swapped = read_field(tmp_path / "ij.tif", order=("green", "red"))
     np.testing.assert_array_equal(swapped.channels, data[::-1])
     tifffile.imwrite(tmp_path / "dpi.tif", data, resolution=(72, 72), resolutionunit="INCH")
     with pytest.raises(BiogansError, match="dpi.tif: no pixel size.*--pixel-size"):
@@ -360,3 +360,63 @@ def test_read_field_axis_orders_dtypes_and_pixel_sizes(tmp_path):
     tifffile.imwrite(tmp_path / "one.tif", data[0], resolution=(1 / 0.13e-4, 1 / 0.13e-4), resolutionunit="CENTIMETER")
     with pytest.raises(BiogansError, match="one.tif: image of shape \\(40, 60\\), expected 2 channels"):
         read_field(tmp_path / "one.tif")
+
+
+# --------------------------------------------------------------------------- OME-TIFF fields
+
+def write_ome_field(path, planes, names, size, unit="µm"):
+    """A (C, Y, X) OME-TIFF field with channel names and physical pixel size, as microscopes export them."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    metadata = {"axes": "CYX", "PhysicalSizeX": size, "PhysicalSizeXUnit": unit, "PhysicalSizeY": size,
+                "PhysicalSizeYUnit": unit}
+    if names is not None:
+        metadata["Channel"] = {"Name": names}
+    tifffile.imwrite(path, np.stack(planes), ome=True, photometric="minisblack", metadata=metadata)
+
+
+@pytest.fixture(scope="module")
+def ome_planes():
+    rng = np.random.default_rng(11)
+    red, green, _ = draw_field(random_cells(rng, 6, (256, 256)), (256, 256), seed=11)
+    return red, green, np.full_like(red, 300)
+
+
+@pytest.mark.parametrize("layout", ["red-green-um", "green-red-nm", "dapi-red-green"])
+def test_ome_channel_names_and_pixel_size_replace_the_config(ome_planes, tmp_path, layout):
+    red, green, dapi = ome_planes
+    write_field(tmp_path / "reference" / "Sid2" / "f.tif", red, green)  # ImageJ tags, 0.13 µm
+    planes, names, size, unit = {
+        "red-green-um": ([red, green], ["Bgs4", "Sid2"], PIXEL_SIZE, "µm"),
+        "green-red-nm": ([green, red], ["Sid2", "Bgs4"], PIXEL_SIZE * 1000, "nm"),
+        "dapi-red-green": ([dapi, red, green], ["DAPI", "Bgs4", "Sid2"], PIXEL_SIZE, "µm"),
+    }[layout]
+    write_ome_field(tmp_path / "ome" / "Sid2" / "f.ome.tif", planes, names, size, unit)
+    preprocess(tmp_path / "reference", tmp_path / "a.h5")
+    preprocess(tmp_path / "ome", tmp_path / "b.h5")  # no channel order, no pixel size given
+    a, b = read_store(tmp_path / "a.h5")["Sid2"], read_store(tmp_path / "b.h5")["Sid2"]
+    assert len(a) > 0
+    np.testing.assert_array_equal(a.images, b.images)
+
+
+def test_ome_channels_that_name_neither_red_nor_the_protein_are_refused(ome_planes, tmp_path, capsys):
+    red, green, _ = ome_planes
+    write_ome_field(tmp_path / "ome" / "Sid2" / "f.ome.tif", [red, green], ["CH1", "CH2"], PIXEL_SIZE)
+    out = tmp_path / "c.h5"
+    assert main(["preprocess", str(tmp_path / "ome"), str(out)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "OME channels ['CH1', 'CH2']" in err and "Bgs4" in err and not out.exists()
+    # the config's channel order overrides the names (as it would for any file)
+    assert main(["preprocess", str(tmp_path / "ome"), str(out), "--channels", "red", "green"]) == 0
+
+
+def test_fields_without_ome_or_resolution_metadata_need_the_pixel_size(ome_planes, tmp_path, capsys):
+    red, green, _ = ome_planes
+    (tmp_path / "bare" / "Sid2").mkdir(parents=True)
+    tifffile.imwrite(tmp_path / "bare" / "Sid2" / "f.tif", np.stack([red, green]))
+    out = tmp_path / "c.h5"
+    assert main(["preprocess", str(tmp_path / "bare"), str(out)]) == 1
+    assert "no pixel size in the OME metadata or the TIFF resolution tags" in capsys.readouterr().err
+    assert main(["preprocess", str(tmp_path / "bare"), str(out), "--pixel-size", str(PIXEL_SIZE)]) == 0
+    write_ome_field(tmp_path / "unnamed" / "Sid2" / "f.ome.tif", [red, green], None, PIXEL_SIZE)
+    assert main(["preprocess", str(tmp_path / "unnamed"), str(tmp_path / "d.h5")]) == 0  # red, green by default
+    np.testing.assert_array_equal(read_store(out)["Sid2"].images, read_store(tmp_path / "d.h5")["Sid2"].images)

@@ -74,7 +74,7 @@ def test_channels_last_and_bf16_options_train_like_float32(model, tiny_store):
     assert next(channels_last.critic.parameters()).is_contiguous(memory_format=torch.channels_last)
     for a, b in zip(reference.generator.parameters(), channels_last.generator.parameters()):
         torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-3)  # float rounding, amplified by Adam
-    bf16, losses = _trainer_after_steps(path, model, bf16=True)
+    bf16, losses = _trainer_after_steps(path, model, precision="bfloat16")
     assert all(np.isfinite(v) for step in losses for v in step.values())
     assert any(not torch.equal(a, b) for a, b in zip(reference.generator.parameters(), bf16.generator.parameters()))
 
@@ -253,3 +253,30 @@ def test_critic_matches_the_generator_layout():
     model, critic = build(spec), build_critic(spec, 4, batchnorm=False)
     z = torch.randn(2, model.nz)
     assert critic(model.to_critic(model(z))).shape == (2, len(PROTEINS))
+
+
+def test_ome_tiff_samples_open_with_named_channels_scale_and_the_h5_values(tiny_store, tmp_path):
+    import tifffile
+
+    from biogans.ome import read_ome_metadata, read_ome_tiff
+
+    path, _ = tiny_store
+    train(path, tmp_path / "m", tiny_options("wgangp-star"))
+    generator = str(tmp_path / "m" / "generator_4.pt")
+    common = ["--n", "5", "--seed", "3"]
+    assert main(["sample", generator, *common, "--out", str(tmp_path / "cells.ome.tif")]) == 0
+    assert main(["sample", generator, *common, "--all-proteins", "--out", str(tmp_path / "cells.h5")]) == 0
+    with tifffile.TiffFile(tmp_path / "cells.ome.tif") as tif:
+        assert tif.is_ome and tif.series[0].axes == "TCYX" and tif.series[0].shape == (5, 4, 48, 80)
+    images, metadata, description = read_ome_tiff(tmp_path / "cells.ome.tif")
+    assert metadata.channel_names == ("Bgs4", *PROTEINS) and metadata.pixel_size_um == 0.19
+    assert metadata.pixel_type == "float" and images.dtype == np.float32
+    assert description["seed"] == 3 and description["spec"]["architecture"] == "star"
+    stored = read_store(tmp_path / "cells.h5")["all_proteins"]
+    assert stored.channels == ["Bgs4", *PROTEINS]
+    assert np.abs(np.rint(images * 255) - stored.images).max() <= 1  # the same cells, 8-bit in the store
+
+    assert main(["sample", generator, *common, "--protein", "Sid2", "--pixel-size", "0.13",
+                 "--out", str(tmp_path / "sid2.ome.tif")]) == 0
+    one = read_ome_metadata(tmp_path / "sid2.ome.tif")
+    assert one.channel_names == ("Bgs4", "Sid2") and one.pixel_size_um == 0.13

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import h5py
 import pandas as pd
 import pytest
 
@@ -20,6 +21,7 @@ TABLE_COLUMNS = {
     "table3_reconstruction.csv": ["mode", "model", "protein", "nll_median", "nll_mad", "l2_median", "l2_mad"],
     "table4_joint.csv": ["model", "mean", "std", "n_splits"],
     "figure8_c2st_vs_iterations.csv": ["model", "evaluator", "iteration", "split", "score"],
+    "claims.csv": ["id", "claim", "paper", "ours", "test", "held"],
 }
 FIGURES = ["figure1_teaser.png", "figure3_training_progress.png", "figure4_separable_samples.png",
            "figure6_reconstructions.png", "figure7_cell_cycle.png", "figure7_cell_cycle.gif",
@@ -71,6 +73,34 @@ def test_bad_config_files_are_refused_with_one_line_naming_the_key(tmp_path, set
     assert message in result.stdout + result.stderr
 
 
+def check_self_describing_files(results: Path) -> None:
+    """Every HDF5 file says what it is without the code; every model keeps an OME-TIFF of samples."""
+    from biogans.ome import read_ome_metadata
+
+    files = [results / "data" / name for name in ("cells.h5", "joint_truth.h5", "splits.h5", "red_neighbours.h5")]
+    files += sorted(results.glob("reconstruction/*/*/examples.h5"))
+    for path in files:
+        with h5py.File(path) as f:
+            attrs = dict(f.attrs)
+            assert {"format_name", "format_version", "biogans_version", "description"} <= set(attrs), path
+            assert attrs["format"] == f"{attrs['format_name']}/{attrs['format_version']}"
+            for name, group in f.items():
+                if path.parent.name == "data":
+                    assert group.attrs["protein"] == name, path
+    for name in ("cells.h5", "joint_truth.h5"):
+        with h5py.File(results / "data" / name) as f:
+            assert f.attrs["source"] == "synthetic" and f.attrs["simulator_seed"] == 0
+            assert f.attrs["pixel_size"] == 0.19 and f.attrs["pixel_size_unit"] == "µm"
+            assert all(group.attrs["channels"][0] == "Bgs4" for group in f.values())
+    with h5py.File(results / "data/splits.h5") as f:
+        assert f.attrs["source"].endswith("cells.h5") and f.attrs["n_splits"] == 3
+    samples = sorted(results.glob("models/*/samples.ome.tif"))
+    assert len(samples) == 14
+    star = read_ome_metadata(results / "models/wgangp-star/samples.ome.tif")
+    assert star.channel_names == ("Bgs4", "Alp14", "Arp3", "Cki2", "Mkh1", "Sid2", "Tea1")
+    assert star.pixel_size_um == 0.19 and star.shape[0] == 64
+
+
 def test_smoke_preset_builds_data_then_every_target_and_the_report(tmp_path):
     work = workflow_copy(tmp_path)
     smoke = ["--cores", "2", "--configfile=workflow/presets/smoke.yaml"]
@@ -91,6 +121,7 @@ def test_smoke_preset_builds_data_then_every_target_and_the_report(tmp_path):
         assert (work / "results/figures" / name).stat().st_size > 1000
     assert len(pd.read_csv(work / "results/tables/table1_real_vs_real.csv")) == 64
     assert (work / "results/models/wgangp-star/resume.pt").is_file()
+    check_self_describing_files(work / "results")
 
     result = snakemake(work, *smoke, "--report", "results/report.html", timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -127,4 +158,4 @@ def test_the_paper_preset_plans_the_full_dag_on_a_lin_layout(tmp_path):
     assert counts["c2st_fake"] == str(5 + 6 * 3)  # Table 2's five models; Figure 8's six, three evaluators each
     assert counts["c2st_train_vs_test"] == "3"
     assert counts["reconstruct"] == "8"  # Table 3: four models, both modes for the separable ones
-    assert counts["total"] == "93"
+    assert counts["total"] == "108" and counts["model_samples"] == "14" and counts["claims"] == "1"

@@ -17,6 +17,7 @@ import numpy as np
 import tifffile
 
 from biogans.errors import BiogansError
+from biogans.ome import read_ome_metadata
 from biogans.proteins import RED
 
 LABELS_SUFFIX = "_labels.tif"
@@ -61,42 +62,67 @@ def read_field(
     path: str | os.PathLike,
     *,
     n_channels: int = 2,
-    red_first: bool = True,
+    order: Sequence[str] | None = None,
+    protein: str | None = None,
     pixel_size: float | None = None,
     expected_labels: Sequence[str] | None = None,
 ) -> Field:
     """Read a field TIFF as float32 [C, Y, X], red first.
 
-    ``red_first=False`` swaps a two-channel field given as (green, red). The pixel size is
-    ``pixel_size`` if given, else read from the resolution tags. Where the file has ImageJ channel
-    labels, they must equal ``expected_labels`` (if given) and put Bgs4 where ``red_first`` says.
+    Two-channel fields: ``order`` (what the file's channels hold, e.g. ("green", "red")) when given;
+    else the OME channel names, where one is Bgs4 (red) and one the ``protein`` (green), a third
+    channel (e.g. DAPI) being ignored; else red then green. The pixel size is ``pixel_size`` if given,
+    else the OME PhysicalSizeX/Y, else the resolution tags. Where the file has ImageJ channel labels,
+    they must equal ``expected_labels`` (if given) and put Bgs4 where the order says.
     """
     path = Path(path)
+    ome = read_ome_metadata(path)
+    picks = _channel_picks(ome.channel_names, order, protein, path) if n_channels == 2 else None
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
             data = series.asarray()
             axes = series.axes
             ij_meta = tif.imagej_metadata or {}
-            page = tif.pages[0]
-            size = pixel_size if pixel_size is not None else _pixel_size_from_tags(page, ij_meta, path)
+            size = pixel_size or ome.pixel_size_um or _pixel_size_from_tags(tif.pages[0], ij_meta, path)
     except BiogansError:
         raise
     except Exception as exc:  # tifffile, zlib and OS errors all mean the same thing to the user
         raise BiogansError(f"{path}: unreadable or truncated TIFF ({_one_line(exc)})") from None
     if size is None:
-        raise BiogansError(f"{path}: no pixel size in the TIFF resolution tags; pass --pixel-size (µm)")
+        raise BiogansError(f"{path}: no pixel size in the OME metadata or the TIFF resolution tags; "
+                           "pass --pixel-size (µm)")
     if not np.isfinite(size) or size <= 0:
         raise BiogansError(f"{path}: invalid pixel size {size}")
-    channels = _channels_first(data, axes, n_channels, path)
+    channels = _channels_first(data, axes, len(ome.channel_names) if picks and ome.channel_names else n_channels,
+                               path)
     if channels.dtype.kind == "f" and not np.isfinite(channels).all():
         raise BiogansError(f"{path}: pixel values include NaN or infinity")
-    if n_channels == 2 and not red_first:
-        channels = channels[::-1]
+    if picks is not None:
+        channels = channels[list(picks)]
     labels = ij_meta.get("Labels")
     if isinstance(labels, (list, tuple)) and len(labels) == n_channels:
-        _check_labels([str(x) for x in labels], expected_labels, red_first, path)
+        _check_labels([str(x) for x in labels], expected_labels, picks is None or picks[0] == 0, path)
     return Field(path, np.ascontiguousarray(channels, dtype=np.float32), float(size))
+
+
+def _channel_picks(names: Sequence[str] | None, order: Sequence[str] | None, protein: str | None,
+                   path: Path) -> tuple[int, int]:
+    """(red, green): the file's channels that hold Bgs4 and the protein."""
+    if order is not None:
+        return order.index("red"), order.index("green")
+    if not names:
+        return 0, 1
+    lowered = [name.strip().lower() for name in names]
+    red = [i for i, name in enumerate(lowered) if name == RED.lower()]
+    green = [i for i, name in enumerate(lowered) if protein and name == protein.lower()]
+    if red and not green and len(names) == 2:
+        green = [1 - red[0]]
+    if len(red) != 1 or len(green) != 1:
+        raise BiogansError(f"{path}: OME channels {list(names)}: expected one named {RED} (red) and one named "
+                           f"{protein or 'after the protein'} (green); name them so, or set the channel order "
+                           "(dataset.channels, --channels)")
+    return red[0], green[0]
 
 
 def _check_labels(labels: list[str], expected: Sequence[str] | None, red_first: bool, path: Path) -> None:

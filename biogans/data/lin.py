@@ -61,7 +61,7 @@ def import_lin(
         log.info("%s: %d train, %d test cells", protein, summary[protein]["train"], summary[protein]["test"])
     params = {"lin_root": str(lin_root), "layout": "pair" if len(roots) == 2 else "folder",
               "test_fraction": test_fraction if len(roots) == 1 else None, "seed": seed, "counts": summary}
-    write_store(out_path, groups, source="lin", params=params)
+    write_store(out_path, groups, source="lin", params=params, input=str(lin_root))  # pixel size: not published
     return {"proteins": summary, "cells": sum(sum(s.values()) for s in summary.values())}
 
 

@@ -21,7 +21,8 @@ import torch
 from biogans.data.options import NeighbourOptions
 from biogans.data.store import CellSet, read_store
 from biogans.errors import BiogansError
-from biogans.files import atomic_path, open_hdf5
+from biogans.files import atomic_path, describe_hdf5, open_hdf5
+from biogans.proteins import RED
 
 log = logging.getLogger(__name__)
 FORMAT = "biogans-neighbours/1"
@@ -72,9 +73,12 @@ def find_neighbours(cells_path: str | Path, out_path: str | Path,
     store = read_store(cells_path)
     reds = {protein: red_vectors(cells) for protein, cells in store.items()}
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs.update(format=FORMAT, k=k)
+        describe_hdf5(f, FORMAT, "red-channel nearest neighbours: /<A>/<B>/index [n_A, k] are the cell-store rows "
+                      "of protein B's training cells nearest to each cell of A by L2 distance of the red (Bgs4) "
+                      "channel, nearest first; /<A>/<B>/distance the distances in [0, 1] intensity units",
+                      source=str(cells_path), k=k, channel=RED)
         for protein, cells in store.items():
-            f.create_group(protein).attrs["n_cells"] = len(cells)
+            f.create_group(protein).attrs.update(protein=protein, n_cells=len(cells))
         for other, other_cells in store.items():
             train = other_cells.role_indices("train")
             if len(train) < k:

@@ -37,10 +37,11 @@ class SimulateOptions:
 class PreprocessOptions:
     """How fields become cells; recorded in the store's ``params`` attribute."""
 
-    channels: tuple[str, str] = option(("red", "green"), "what the two channels of each field hold, in file "
-                                       "order", choices=("red", "green"), metavar="NAME", config="dataset.channels")
-    pixel_size: float | None = option(None, "field pixel size in micrometres (default: read from the TIFF "
-                                      "resolution tags)", minimum=0.001, maximum=100.0, exclusive_minimum=True,
+    channels: tuple[str, str] | None = option(None, "what the two channels of each field hold, in file order "
+                                              "(default: from the OME channel names, else red green)",
+                                              choices=("red", "green"), metavar="NAME", config="dataset.channels")
+    pixel_size: float | None = option(None, "field pixel size in micrometres (default: from the OME "
+                                      "PhysicalSizeX/Y, else the TIFF resolution tags)", minimum=0.001, maximum=100.0, exclusive_minimum=True,
                                       metavar="UM", config="dataset.pixel_size")
     cell_pixel_size: float = option(0.19, "pixel size of the 48x80 cell images in micrometres; 0.19 fits a "
                                     "14 um dividing cell into the 80-pixel width", minimum=0.01, maximum=10.0,
@@ -54,7 +55,7 @@ class PreprocessOptions:
 
     def __post_init__(self) -> None:
         check_options(self)
-        if sorted(self.channels) != ["green", "red"]:
+        if self.channels is not None and sorted(self.channels) != ["green", "red"]:
             raise BiogansError(f"--channels: {' '.join(self.channels)}: expected 'red green' or 'green red'")
         if not self.percentiles[0] < self.percentiles[1]:
             raise BiogansError(f"--percentiles: {self.percentiles[0]:g} {self.percentiles[1]:g}: need low < high")

@@ -9,6 +9,7 @@ the cell and 0 outside, draw seeded train/test roles, and write the store atomic
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -54,7 +55,8 @@ class FieldTask:
     labels: Path | None  # label mask, or None to segment the red channel
     n_channels: int
     expected_labels: tuple[str, ...] | None  # ImageJ channel labels the field must have, if any
-    red_first: bool
+    order: tuple[str, str] | None  # what the two channels hold, if the user said so
+    protein: str | None  # the green channel's protein (names the OME channel to read)
     pixel_size: float | None
     cell_pixel_size: float
     segmentation: SegmentationParams
@@ -88,19 +90,12 @@ def preprocess(
     normalise them with the ranges of the ``reference`` store (one group ``all_proteins``).
     Nothing is written unless every field could be read and every group has cells.
     """
-    if workers < 1:
-        raise BiogansError(f"workers {workers}: must be at least 1")
-    fields_dir = Path(fields_dir)
-    if not fields_dir.is_dir():
-        raise BiogansError(f"{fields_dir}: fields folder not found")
-    masks_root = Path(masks_dir) if masks_dir is not None else None
-    if masks_root is not None and not masks_root.is_dir():
-        raise BiogansError(f"{masks_root}: masks folder not found")
+    fields_dir, masks_root = _input_folders(fields_dir, masks_dir, workers)
 
     if all_proteins:
         if reference is None:
             raise BiogansError("all-proteins mode needs --reference CELLS.h5 (the store whose normalisation to apply)")
-        if tuple(options.channels) != ("red", "green"):
+        if options.channels not in (None, ("red", "green")):
             raise BiogansError("--channels applies to two-channel fields; all-proteins fields are red then "
                                + " ".join(ALL_PROTEINS))
         ranges = reference_ranges(reference)  # checked before the work, not after
@@ -128,8 +123,34 @@ def preprocess(
         "reference": None if reference is None else str(reference),
         "counts": summary,
     }
-    write_store(out_path, cell_sets, source="tiff", params=params)
+    write_store(out_path, cell_sets, params=params, pixel_size=options.cell_pixel_size,
+                **_provenance(fields_dir, fields))
     return {"groups": summary, "cells": sum(s["cells"] for s in summary.values())}
+
+
+def _input_folders(fields_dir: str | os.PathLike, masks_dir: str | os.PathLike | None,
+                   workers: int) -> tuple[Path, Path | None]:
+    if workers < 1:
+        raise BiogansError(f"workers {workers}: must be at least 1")
+    fields_dir = Path(fields_dir)
+    if not fields_dir.is_dir():
+        raise BiogansError(f"{fields_dir}: fields folder not found")
+    masks_root = Path(masks_dir) if masks_dir is not None else None
+    if masks_root is not None and not masks_root.is_dir():
+        raise BiogansError(f"{masks_root}: masks folder not found")
+    return fields_dir, masks_root
+
+
+def _provenance(fields_dir: Path, fields: dict[str, list[Path]]) -> dict:
+    """Where the fields come from: the simulator (its simulation.json beside them: seed) or a user's TIFFs."""
+    record = fields_dir / next(iter(fields)) / "simulation.json"
+    try:
+        simulated = json.loads(record.read_text()) if record.is_file() else None
+    except (OSError, ValueError):
+        simulated = None
+    if isinstance(simulated, dict) and "seed" in simulated:
+        return {"source": "synthetic", "input": str(fields_dir), "simulator_seed": int(simulated["seed"])}
+    return {"source": "tiff", "input": str(fields_dir)}
 
 
 def _field_tasks(fields: dict[str, list[Path]], fields_dir: Path, masks_root: Path | None,
@@ -142,7 +163,8 @@ def _field_tasks(fields: dict[str, list[Path]], fields_dir: Path, masks_root: Pa
             labels=labels_path(path, masks_root / group) if masks_root is not None else None,
             n_channels=len(ALL_PROTEINS_CHANNELS) if all_proteins else 2,
             expected_labels=ALL_PROTEINS_CHANNELS if all_proteins else None,
-            red_first=tuple(options.channels) == ("red", "green"),
+            order=options.channels,
+            protein=None if all_proteins else group,
             pixel_size=options.pixel_size,
             cell_pixel_size=options.cell_pixel_size,
             segmentation=segmentation,
@@ -256,7 +278,7 @@ def _run(tasks: list[FieldTask], workers: int) -> Iterator[FieldCells]:
 
 def process_field(task: FieldTask) -> FieldCells:
     """Read one field, find its cells and align each one; cells that do not fit are counted."""
-    fld = read_field(task.path, n_channels=task.n_channels, red_first=task.red_first,
+    fld = read_field(task.path, n_channels=task.n_channels, order=task.order, protein=task.protein,
                      pixel_size=task.pixel_size, expected_labels=task.expected_labels)
     if task.labels is not None:
         cells, dropped = cells_from_labels(read_labels(task.labels, fld.shape))

@@ -18,7 +18,7 @@ import numpy as np
 from biogans.data.options import SplitOptions
 from biogans.data.store import ROLES, CellSet, read_store
 from biogans.errors import BiogansError
-from biogans.files import atomic_path, open_hdf5
+from biogans.files import atomic_path, describe_hdf5, open_hdf5
 from biogans.seeds import stable_id
 
 FORMAT = "biogans-splits/1"
@@ -40,10 +40,13 @@ def make_splits(cells_path: str | Path, out_path: str | Path, options: SplitOpti
     n_splits, seed = options.n_splits, options.seed
     store = read_store(cells_path)
     with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs.update(format=FORMAT, n_splits=n_splits, seed=seed)
+        describe_hdf5(f, FORMAT, "the C2ST's seeded half/half splits: /<protein>/<role> (train, test) holds "
+                      "[n_splits, n] permutations of the cell-store rows of that protein's cells of that role; "
+                      "the first n // 2 of a row are half 0, the rest half 1", source=str(cells_path),
+                      n_splits=n_splits, seed=seed)
         for protein, cells in store.items():
             group = f.create_group(protein)
-            group.attrs.update(n_cells=len(cells), roles_digest=roles_digest(cells))
+            group.attrs.update(protein=protein, n_cells=len(cells), roles_digest=roles_digest(cells))
             for role in ROLES:
                 rows = cells.role_indices(role)
                 if len(rows) < 2:

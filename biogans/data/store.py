@@ -25,7 +25,7 @@ import pandas as pd
 
 from biogans import __version__
 from biogans.errors import BiogansError
-from biogans.files import atomic_path, open_hdf5
+from biogans.files import atomic_path, describe_hdf5, open_hdf5
 from biogans.proteins import CELL_SHAPE
 
 FORMAT = "biogans-cells/1"
@@ -82,25 +82,34 @@ def empty_meta(n: int = 0) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
+DESCRIPTION = ("fluorescence images of fission-yeast cells, aligned (long axis horizontal) and masked: per "
+               "group /<group>/images uint8 [N, C, 48, 80], channel 0 red (Bgs4), then the green(s) named in the "
+               "group's channels attribute; 0 outside the cell, 1-255 inside; /<group>/meta/<column> one value "
+               "per cell (source, cell_id, role train/test, bbox, angle, length in µm, phase)")
+
+
 def write_store(
     path: str | Path,
     groups: Mapping[str, CellSet],
     *,
     source: str,
     params: Mapping | None = None,
+    pixel_size: float | None = None,
+    **provenance,
 ) -> None:
-    """Write ``groups`` to ``path`` atomically (temporary file, then rename)."""
+    """Write ``groups`` to ``path`` atomically (temporary file, then rename); ``source`` says where the
+    cells come from (synthetic, lin, tiff, generated), ``provenance`` more of it (the input folder, the
+    simulator's seed), ``pixel_size`` their scale in µm per pixel (None: unknown)."""
     path = Path(path)
     with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:  # groups keep their order
-        f.attrs["format"] = FORMAT
-        f.attrs["version"] = __version__
-        f.attrs["source"] = source
-        f.attrs["params"] = json.dumps(params or {}, sort_keys=True, default=str)
+        describe_hdf5(f, FORMAT, DESCRIPTION, source=source, version=__version__, **provenance,
+                      params=json.dumps(params or {}, sort_keys=True, default=str),
+                      pixel_size=np.nan if pixel_size is None else float(pixel_size), pixel_size_unit="µm")
         for name, cells in groups.items():
-            _write_group(f.create_group(name), cells)
+            _write_group(f.create_group(name), cells, name)
 
 
-def _write_group(group: h5py.Group, cells: CellSet) -> None:
+def _write_group(group: h5py.Group, cells: CellSet, name: str) -> None:
     images = np.ascontiguousarray(cells.images, dtype=np.uint8)
     n = len(images)
     chunks = (max(1, min(n, 256)), *images.shape[1:]) if n else None
@@ -109,6 +118,7 @@ def _write_group(group: h5py.Group, cells: CellSet) -> None:
         compression_opts=4 if n else None, shuffle=bool(n),
     )
     group.attrs["channels"] = list(cells.channels)
+    group.attrs["protein"] = name
     for key, value in cells.attrs.items():
         group.attrs[key] = value
     meta = group.create_group("meta")
@@ -163,7 +173,7 @@ def _read_group(group: h5py.Group, where: str) -> CellSet:
     roles = set(meta["role"]) - set(ROLES)
     if roles:
         raise BiogansError(f"{where}: roles {', '.join(map(repr, sorted(roles)))}; expected train or test")
-    attrs = {k: v for k, v in group.attrs.items() if k != "channels"}
+    attrs = {k: v for k, v in group.attrs.items() if k not in ("channels", "protein")}
     return CellSet(pixels, meta, [str(c) for c in channels], attrs)
 
 

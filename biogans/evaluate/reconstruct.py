@@ -37,8 +37,9 @@ from biogans.device import resolve_device
 from biogans.errors import BiogansError
 from biogans.evaluate.lbfgs import BatchedLBFGS
 from biogans.evaluate.options import ReconstructOptions
-from biogans.files import atomic_path, read_csv
+from biogans.files import atomic_path, describe_hdf5, read_csv
 from biogans.images import to_uint8
+from biogans.proteins import RED
 from biogans.train.checkpoints import load_generator
 
 log = logging.getLogger(__name__)
@@ -254,7 +255,10 @@ def _check_cells(cells: CellSet, protein: str, shape: tuple[int, int], cells_pat
 
 def _write_examples(path: Path, examples: dict[str, dict[str, np.ndarray]], attrs: dict) -> None:
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
-        f.attrs.update(format=EXAMPLES_FORMAT, **attrs)
+        describe_hdf5(f, EXAMPLES_FORMAT, "reconstructions of held-out cells: per protein group, uint8 [n, 2, 48, 80] "
+                      "target, reconstruction and nearest (training cell) images, channel 0 red (Bgs4), 1 the "
+                      "protein; their cell-store rows (row, nn_row) and the fitted latents z",
+                      channels=[RED, "green"], pixel_size_unit="µm", **attrs)
         for protein, arrays in examples.items():
             group = f.create_group(protein)
             for name, data in arrays.items():

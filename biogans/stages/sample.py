@@ -10,14 +10,16 @@ from biogans.train.options import SampleOptions
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "sample", help="draw cells from a trained generator (PNG sheet or HDF5)",
-        description="Draw N cells from a generator file. FILE.png: a picture (conditional models: one "
+        "sample", help="draw cells from a trained generator (OME-TIFF, PNG sheet or HDF5)",
+        description="Draw N cells from a generator file, in the format its name says. FILE.ome.tif: an "
+        "OME-TIFF stack for Fiji and napari (cells along T, named channels, the pixel size; values in [0, 1]). "
+        "FILE.png: a picture (conditional models: one "
         "row per protein, same latent per column). FILE.h5: a cell store of the samples, one group per "
         "protein (joint models: group 'generated'); with --all-proteins one group 'all_proteins' of "
         "[N, 1 + P, 48, 80] cells (red, then every protein's green for the same latent).",
     )
     parser.add_argument("generator", metavar="GENERATOR.pt", help="generator file")
-    parser.add_argument("--out", required=True, metavar="FILE", help="output .png or .h5")
+    parser.add_argument("--out", required=True, metavar="FILE", help="output .ome.tif, .png or .h5")
     add_options(parser, SampleOptions)
     add_threads(parser)
     parser.set_defaults(run=run)

@@ -61,16 +61,25 @@ def register(commands: argparse._SubParsersAction) -> None:
     table.add_argument("--c2st", nargs="+", action="extend", required=True, type=named_path, metavar="MODEL=PATH",
                        help="a model's all-proteins C2ST file, e.g. "
                        "wgangp-star=results/c2st/all-proteins/wgangp-star.csv")
+    table = tables.add_parser(
+        "claims", help="the reproduction scorecard: each finding of the paper, held or not in these tables",
+        description="The reproduction scorecard: one row per finding of the paper (Tables 1-3, Figure 8; Table 4 "
+        "beyond it) with the paper's numbers, this run's, the test applied and whether the finding held. "
+        "Columns id,claim,paper,ours,test,held. It only reads the tables.",
+    )
+    for name in ("table1", "table2", "table3", "figure8"):
+        table.add_argument(f"--{name}", required=True, metavar=f"{name.upper()}.csv", help=f"the {name} table")
+    table.add_argument("--table4", default=None, metavar="TABLE4.csv", help="Table 4 (synthetic data only)")
     for name, table in tables.choices.items():
         table.add_argument("--out", required=True, metavar="OUT.csv", help="table file to write (OUT.md beside it)")
-        if name != "table3":
+        if name not in ("table3", "claims"):
             table.add_argument("--evaluator", default="wgangp", choices=EVALUATORS,
                                help="C2ST evaluator whose rows to report (default: wgangp, as the paper)")
         table.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:
-    from biogans.report import tables
+    from biogans.report import claims, tables
 
     if args.table == "table1":
         tables.table1_real_vs_real(args.real, args.out, proteins=args.proteins, evaluator=args.evaluator)
@@ -79,5 +88,8 @@ def run(args: argparse.Namespace) -> None:
                                   proteins=args.proteins, evaluator=args.evaluator)
     elif args.table == "table3":
         tables.table3_reconstruction(unique(args.reconstruction, "--reconstruction"), args.out)
-    else:
+    elif args.table == "table4":
         tables.table4_all_proteins(unique(args.c2st, "--c2st"), args.out, evaluator=args.evaluator)
+    else:
+        names = ("table1", "table2", "table3", "table4", "figure8")
+        claims.scorecard({name: getattr(args, name) for name in names if getattr(args, name)}, args.out)

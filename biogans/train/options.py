@@ -17,6 +17,7 @@ PAPER_CHECKPOINTS = (100, 1_000, 2_000, 3_000, 5_000, 10_000, 30_000, 50_000, 10
 #: The paper's generator iterations per kind of model: joint (proteins merged) and conditional.
 PAPER_ITERATIONS = {"joint": 500_000, "conditional": 50_000}
 MAX_ITERATIONS = 100_000_000
+PRECISIONS = ("float32", "bfloat16", "auto")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,7 +51,9 @@ class TrainOptions:
                               config="training.lr.*")
     seed: int = seed_option("training seed", config="training.seed")
     device: str = device_option(config="training.device")
-    bf16: bool = option(False, "bfloat16 autocast", config="training.bf16")
+    precision: str = option("float32", "arithmetic of the networks: float32, bfloat16 (autocast; about 1% "
+                            "off float32), or auto: the faster of the two on this machine, measured when the run "
+                            "starts", choices=PRECISIONS, config="training.precision")
     channels_last: bool = option(False, "channels-last memory format", config="training.channels_last")
     resume_every: int = option(1000, "write resume.pt every N iterations (a killed run loses at most N)",
                                minimum=1, maximum=MAX_ITERATIONS, metavar="N", config="training.resume_every")
@@ -71,7 +74,7 @@ class TrainOptions:
 
     def identity(self) -> dict:
         """The options a resume state must share with this run (training longer is allowed)."""
-        skip = {"iterations", "checkpoints", "device", "resume_every", "log_every"}
+        skip = {"iterations", "checkpoints", "device", "resume_every", "log_every", "precision"}
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if k not in skip}
 
 
@@ -83,6 +86,8 @@ class SampleOptions:
     seed: int = seed_option("seed of the latent vectors")
     protein: str | None = option(None, "conditional models: only this protein", metavar="P")
     all_proteins: bool = option(False, "conditional models: every protein's green for the same red")
+    pixel_size: float = option(0.19, "micrometres per pixel of the cells, for the OME-TIFF's scale (the cell "
+                               "store's: preprocess.cell_pixel_size)", minimum=0.001, maximum=100, metavar="UM")
     device: str = device_option()
 
     def __post_init__(self) -> None:

@@ -163,7 +163,7 @@ def train_options(wildcards):
         "neighbours": NEIGHBOURS if ARCHITECTURE[model] == "multichannel" else None,
         **{key: model_setting(model, key) for key in ("batch_size", "ngf", "ndf", "nz", "red_portion", "critic_steps")},
         "lr": (MODEL_SETTINGS[model] or {}).get("lr") or TRAINING["lr"][objective],
-        **{key: TRAINING[key] for key in ("seed", "device", "bf16", "channels_last", "resume_every")},
+        **{key: TRAINING[key] for key in ("seed", "device", "precision", "channels_last", "resume_every")},
     }
     return cli_options(values)
 
@@ -259,6 +259,7 @@ def report_targets():
         "results/figures/figure6_reconstructions.png",
         "results/figures/figure7_cell_cycle.png",
         "results/figures/figure8_c2st_vs_iterations.png",
+        "results/tables/claims.csv",
     ]
     if SOURCE == "synthetic":
         targets.append("results/tables/table4_joint.csv")

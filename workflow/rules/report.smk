@@ -238,3 +238,30 @@ rule figure8:
     shell:
         "biogans figure figure8 --c2st {params.runs} --baseline {input.baseline} --out {output.png} "
         "--table {output.csv} > {log} 2>&1"
+
+
+rule claims:
+    input:
+        table1=rules.table1.output.csv,
+        table2=rules.table2.output.csv,
+        table3=rules.table3.output.csv,
+        figure8=rules.figure8.output.csv,
+        table4=rules.table4.output.csv if SOURCE == "synthetic" else [],
+    output:
+        csv=report("results/tables/claims.csv", caption="../report/claims.rst", category="Scorecard"),
+        md="results/tables/claims.md",
+    params:
+        table4=lambda wildcards, input: f"--table4 {input.table4}" if input.table4 else "",
+    log:
+        log_path("tables/claims"),
+    benchmark:
+        benchmark_path("tables/claims")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/biogans.yaml"
+    shell:
+        "biogans table claims --table1 {input.table1} --table2 {input.table2} --table3 {input.table3} "
+        "--figure8 {input.figure8} {params.table4} --out {output.csv} > {log} 2>&1"

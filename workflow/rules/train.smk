@@ -69,6 +69,32 @@ rule assemble_independent:
         "biogans assemble {input} --out {output} > {log} 2>&1"
 
 
+rule model_samples:
+    input:
+        lambda wildcards: generator_file(wildcards.model),
+    output:
+        "results/models/{model}/samples.ome.tif",
+    wildcard_constraints:
+        model=one_of(MODELS),
+    params:
+        options=cli_options(
+            {"n": 64, "seed": TRAINING["seed"], "pixel_size": config["preprocess"]["cell_pixel_size"]}
+        ),
+    log:
+        log_path("samples/{model}"),
+    benchmark:
+        benchmark_path("samples/{model}")
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        "../../envs/biogans.yaml"
+    shell:
+        "biogans sample {input} --out {output} {params.options} > {log} 2>&1"
+
+
 rule models:
     input:
         [generator_file(m) for m in MODELS],
+        [f"results/models/{m}/samples.ome.tif" for m in MODELS],
