@@ -280,3 +280,20 @@ def test_ome_tiff_samples_open_with_named_channels_scale_and_the_h5_values(tiny_
                  "--out", str(tmp_path / "sid2.ome.tif")]) == 0
     one = read_ome_metadata(tmp_path / "sid2.ome.tif")
     assert one.channel_names == ("Bgs4", "Sid2") and one.pixel_size_um == 0.13
+
+
+@pytest.mark.parametrize("model", ["gan-sep", "wgangp-sep"])
+def test_compiled_networks_train_like_eager_ones(model, tiny_store, monkeypatch):
+    """--compile: the same outputs and gradients (torch.compile's aot_eager backend here, which traces and
+    runs the same graphs as the default inductor without minutes of C++ compilation in the tests)."""
+    from biogans.train import loop
+
+    monkeypatch.setattr(loop, "COMPILE_BACKEND", "aot_eager")
+    path, _ = tiny_store
+    eager, eager_losses = _trainer_after_steps(path, model)
+    compiled, compiled_losses = _trainer_after_steps(path, model, compile=True)
+    assert compiled.compiled == (["generator", "critic"] if model == "gan-sep" else ["generator"])
+    for a, b in zip(eager.generator.parameters(), compiled.generator.parameters()):
+        torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
+    for a, b in zip(eager_losses, compiled_losses):
+        assert a["loss_critic"] == pytest.approx(b["loss_critic"], rel=1e-4, abs=1e-6)

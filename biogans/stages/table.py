@@ -61,6 +61,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     table.add_argument("--c2st", nargs="+", action="extend", required=True, type=named_path, metavar="MODEL=PATH",
                        help="a model's all-proteins C2ST file, e.g. "
                        "wgangp-star=results/c2st/all-proteins/wgangp-star.csv")
+    _add_claims(tables)
+    for name, table in tables.choices.items():
+        table.add_argument("--out", required=True, metavar="OUT.csv", help="table file to write (OUT.md beside it)")
+        if name not in ("table3", "claims"):
+            table.add_argument("--evaluator", default="wgangp", choices=EVALUATORS,
+                               help="C2ST evaluator whose rows to report (default: wgangp, as the paper)")
+        table.set_defaults(run=run)
+
+
+def _add_claims(tables: argparse._SubParsersAction) -> None:
     table = tables.add_parser(
         "claims", help="the reproduction scorecard: each finding of the paper, held or not in these tables",
         description="The reproduction scorecard: one row per finding of the paper (Tables 1-3, Figure 8; Table 4 "
@@ -70,12 +80,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     for name in ("table1", "table2", "table3", "figure8"):
         table.add_argument(f"--{name}", required=True, metavar=f"{name.upper()}.csv", help=f"the {name} table")
     table.add_argument("--table4", default=None, metavar="TABLE4.csv", help="Table 4 (synthetic data only)")
-    for name, table in tables.choices.items():
-        table.add_argument("--out", required=True, metavar="OUT.csv", help="table file to write (OUT.md beside it)")
-        if name not in ("table3", "claims"):
-            table.add_argument("--evaluator", default="wgangp", choices=EVALUATORS,
-                               help="C2ST evaluator whose rows to report (default: wgangp, as the paper)")
-        table.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> None:

@@ -54,6 +54,8 @@ from biogans.train.options import TrainOptions
 log = logging.getLogger(__name__)
 
 LOG_COLUMNS = ("iteration", "loss_critic", "loss_generator", "wasserstein", "seconds")
+#: torch.compile's backend for ``--compile`` (inductor: generated C++/Triton kernels).
+COMPILE_BACKEND = "inductor"
 
 
 def make_sampler(architecture: str, cells_path: Path, proteins: list[str], batch_size: int,
@@ -114,11 +116,34 @@ class Trainer:
         self.rng = sampler.rng
         self.device = device
         self.use_precision(options.precision if options.precision != "auto" else self._faster_precision())
+        #: the networks whose forward passes run compiled (``--compile``)
+        self.compiled: list[str] = self._compile() if options.compile else []
 
     def use_precision(self, precision: str) -> None:
         """float32, or bfloat16 autocast around the networks' forward passes and losses."""
         self.precision = precision
         self.autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
+
+    def _compile(self) -> list[str]:
+        """torch.compile the networks' forward passes (the critic's only without a double backward, which
+        compiled graphs do not support), each checked on one call; eager where that fails."""
+        z = sample_noise(2, self.generator.nz, torch.Generator().manual_seed(0)).to(self.device)
+        networks = [("generator", self.generator, z)]
+        if not self.objective.double_backward:
+            networks.append(("critic", self.critic, self._layout(self.generator.to_critic(self.generator(z))).detach()))
+        compiled = []
+        for name, network, example in networks:
+            eager = network.forward
+            try:
+                network.forward = torch.compile(eager, backend=COMPILE_BACKEND)
+                with torch.no_grad(), self.autocast:
+                    network(example)
+                compiled.append(name)
+            except Exception as exc:  # noqa: BLE001 - any failure of the compiler falls back to eager
+                network.forward = eager
+                log.warning("torch.compile of the %s failed (%s); it runs eagerly",
+                            name, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+        return compiled
 
     def _faster_precision(self) -> str:
         """bfloat16 where a critic update of this run's networks is measured faster than in float32 on this

@@ -32,6 +32,8 @@ class Objective:
     critic_steps: int = 1
     #: whether the DCGAN critic keeps BatchNorm under this objective (WGAN-GP drops it)
     critic_batchnorm: bool = True
+    #: whether the critic loss differentiates through a gradient (WGAN-GP's penalty)
+    double_backward: bool = False
 
     def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
                     generator: torch.Generator | None = None, alpha: torch.Tensor | None = None) -> torch.Tensor:
@@ -132,6 +134,7 @@ class WGANGP(Objective):
     penalty: float = 10.0
     critic_steps: int = 5
     critic_batchnorm: bool = False
+    double_backward: bool = True
 
     def critic_loss(self, critic, real, fake, generator=None, alpha=None):
         real_losses, fake_losses = self.cell_losses(critic(real), critic(fake))

@@ -55,6 +55,9 @@ class TrainOptions:
                             "off float32), or auto: the faster of the two on this machine, measured when the run "
                             "starts", choices=PRECISIONS, config="training.precision")
     channels_last: bool = option(False, "channels-last memory format", config="training.channels_last")
+    compile: bool = option(False, "torch.compile the generator, and the critic where the objective needs no "
+                           "double backward (not WGAN-GP); eager, with a logged reason, where compiling fails",
+                           config="training.compile")
     resume_every: int = option(1000, "write resume.pt every N iterations (a killed run loses at most N)",
                                minimum=1, maximum=MAX_ITERATIONS, metavar="N", config="training.resume_every")
     log_every: int = option(10, "append to train_log.csv every N iterations", minimum=1, maximum=MAX_ITERATIONS,
@@ -74,7 +77,7 @@ class TrainOptions:
 
     def identity(self) -> dict:
         """The options a resume state must share with this run (training longer is allowed)."""
-        skip = {"iterations", "checkpoints", "device", "resume_every", "log_every", "precision"}
+        skip = {"iterations", "checkpoints", "device", "resume_every", "log_every", "precision", "compile"}
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if k not in skip}
 
 

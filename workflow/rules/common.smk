@@ -163,7 +163,7 @@ def train_options(wildcards):
         "neighbours": NEIGHBOURS if ARCHITECTURE[model] == "multichannel" else None,
         **{key: model_setting(model, key) for key in ("batch_size", "ngf", "ndf", "nz", "red_portion", "critic_steps")},
         "lr": (MODEL_SETTINGS[model] or {}).get("lr") or TRAINING["lr"][objective],
-        **{key: TRAINING[key] for key in ("seed", "device", "precision", "channels_last", "resume_every")},
+        **{key: TRAINING[key] for key in ("seed", "device", "precision", "channels_last", "compile", "resume_every")},
     }
     return cli_options(values)
 
