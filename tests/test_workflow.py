@@ -159,3 +159,35 @@ def test_the_paper_preset_plans_the_full_dag_on_a_lin_layout(tmp_path):
     assert counts["c2st_train_vs_test"] == "3"
     assert counts["reconstruct"] == "8"  # Table 3: four models, both modes for the separable ones
     assert counts["total"] == "108" and counts["model_samples"] == "14" and counts["claims"] == "1"
+
+
+CONDA_NAMES = {"torch": "pytorch", "matplotlib": "matplotlib-base", "snakemake": "snakemake-minimal"}
+
+
+def test_conda_environment_names_every_runtime_dependency_and_installs_this_checkout():
+    """envs/biogans.yaml (the rules' conda env) carries pyproject.toml's dependencies with the same bounds,
+    and its pip path, read from the folder Snakemake copies the file into, is this checkout."""
+    import re
+    import tomllib
+
+    import yaml
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {}
+    for requirement in project["dependencies"]:
+        name, bounds = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(.*)", requirement).groups()
+        wanted[CONDA_NAMES.get(name.lower(), name.lower())] = bounds.replace(" ", "")
+    environment = yaml.safe_load((ROOT / "envs" / "biogans.yaml").read_text())
+    conda, pip = {}, []
+    for dependency in environment["dependencies"]:
+        if isinstance(dependency, dict):
+            pip += dependency["pip"]
+        else:
+            name, bounds = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(.*)", dependency).groups()
+            conda[name] = bounds
+    assert {name: conda.get(name) for name in wanted} == wanted
+    version = lambda text: tuple(int(part) for part in text.strip("=<>").split("."))  # noqa: E731
+    assert version(conda["python"]) >= version(project["requires-python"])
+    editable = [p.split()[-1] for p in pip if p.startswith("-e")]
+    snakemake_copy = ROOT / ".snakemake" / "conda"  # where Snakemake copies the file for conda
+    assert len(editable) == 1 and (snakemake_copy / editable[0]).resolve() == ROOT
