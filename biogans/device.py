@@ -1,6 +1,11 @@
-"""Torch devices and threads: where every command's ``--device`` and ``--threads`` take effect."""
+"""Torch devices, threads and arithmetic: where every command's ``--device``, ``--threads`` and
+``--precision`` take effect, and how a speed choice is measured on the machine at hand."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import torch
 
@@ -22,3 +27,32 @@ def resolve_device(name: str) -> torch.device:
 def set_threads(threads: int) -> None:
     """Torch's intra-op threads for this process."""
     torch.set_num_threads(threads)
+
+
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """The networks' arithmetic: bfloat16 autocast for ``bfloat16``, plain float32 (disabled) otherwise."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
+
+
+def bfloat16_usable(device: torch.device) -> bool:
+    """Whether bfloat16 autocast can run here (any CPU; CUDA devices that support it)."""
+    return device.type != "cuda" or torch.cuda.is_bf16_supported()
+
+
+Choice = TypeVar("Choice")
+
+
+def fastest(candidates: Mapping[Choice, Callable[[], object]], repeats: int = 2) -> tuple[Choice, dict]:
+    """The candidate whose call runs fastest here, and each one's seconds: one warm-up call each, then the
+    best of ``repeats`` timed calls, taken in turns so that a change of machine load hits them alike."""
+    for call in candidates.values():
+        call()
+    seconds = {name: float("inf") for name in candidates}
+    for _ in range(repeats):
+        for name, call in candidates.items():
+            start = time.perf_counter()
+            call()
+            if torch.cuda.is_available():
+                torch.cuda.synchronize()
+            seconds[name] = min(seconds[name], time.perf_counter() - start)
+    return min(seconds, key=seconds.get), seconds

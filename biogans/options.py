@@ -74,6 +74,16 @@ def device_option(help: str = "torch device: auto (CUDA if available, else CPU),
     return option("auto", help, pattern=r"auto|cpu|cuda(:[0-9]+)?", **declaration)
 
 
+#: The arithmetic choices of the commands that train networks.
+PRECISIONS = ("float32", "bfloat16", "auto")
+
+
+def precision_option(help: str, **declaration: Any) -> Any:
+    """The one precision convention: float32 (the paper's), bfloat16 autocast, or auto (measured)."""
+    return option("float32", f"{help}: float32, bfloat16 (autocast), or auto: the faster of the two on this "
+                  "machine, measured when the job starts", choices=PRECISIONS, **declaration)
+
+
 def declaration(field: dataclasses.Field) -> Declaration:
     return field.metadata["option"]
 

@@ -20,7 +20,6 @@ Results per comparison:
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
@@ -28,7 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from biogans.device import resolve_device
+from biogans.device import autocast, bfloat16_usable, fastest, resolve_device
 from biogans.errors import BiogansError
 from biogans.evaluate.c2st_results import binomial_p_value
 from biogans.evaluate.generated import GeneratedCells, GeneratedSide, Generator
@@ -45,7 +44,7 @@ GENERATED = "generated"
 DRAW_CHUNK = 32
 #: Group sizes tried on the CPU, where the fastest depends on the width: grouped convolutions of many
 #: narrow critics beat one call per critic, wide ones lose (their activations leave the caches).
-CPU_GROUP_SIZES = (1, 4, 16, 64)
+CPU_GROUP_SIZES = (1, 4, 16)
 
 
 def evaluator_objective(options: C2STOptions) -> Objective:
@@ -115,9 +114,9 @@ def run_c2st(bank: torch.Tensor, comparisons: Sequence[Comparison], options: C2S
     [-1, 1], ``generators`` the sources of the comparisons' generated sets (in eval mode, on the device).
 
     The comparisons run as grouped critics, ``options.max_groups`` at a time (by default all on a GPU;
-    on the CPU the group size of :data:`CPU_GROUP_SIZES` whose steps are measured fastest per critic).
-    Results do not depend on the grouping. ``source`` (the file the halves come from) prefixes the error
-    raised for an empty half.
+    on the CPU the group size of :data:`CPU_GROUP_SIZES` whose steps are measured fastest per critic), in
+    ``options.precision`` (``auto``: bfloat16 where measured faster). Results do not depend on the grouping.
+    ``source`` (the file the halves come from) prefixes the error raised for an empty half.
     """
     if not comparisons:
         raise BiogansError(f"{source}: nothing to compare")
@@ -127,8 +126,8 @@ def run_c2st(bank: torch.Tensor, comparisons: Sequence[Comparison], options: C2S
     pixels = channels_last_cells(bank.to(device))
     if len({c.generated is None for c in comparisons}) > 1:
         raise ValueError("a C2ST job compares real sets or generated sets, not both")
-    size = options.max_groups or (len(comparisons) if device.type != "cpu" else
-                                  _fastest_group_size(pixels, comparisons, options, generators))
+    size, precision = _fastest_setup(pixels, comparisons, options, generators)
+    options = replace(options, precision=precision)
     outcomes: list[Outcome] = []
     for start in range(0, len(comparisons), size):
         outcomes += _run_groups(pixels, comparisons[start:start + size], options, generators)
@@ -148,33 +147,43 @@ def _run_groups(pixels: torch.Tensor, comparisons: Sequence[Comparison], options
 
     critic = train_critics(pixels, comparisons, rngs, objective, options, fakes("train"))
     critic.eval()
-    thresholds = _training_midpoints(critic, pixels, comparisons, options.batch_size, fakes("midpoint"))
-    scores, correct, n = _held_out(critic, objective, pixels, comparisons, rngs, thresholds, options,
-                                   fakes("score"))
+    with autocast(pixels.device, options.precision):
+        thresholds = _training_midpoints(critic, pixels, comparisons, options.batch_size, fakes("midpoint"))
+        scores, correct, n = _held_out(critic, objective, pixels, comparisons, rngs, thresholds, options,
+                                       fakes("score"))
     return [Outcome(float(s), int(k), int(m)) for s, k, m in zip(scores, correct, n)]
 
 
-def _fastest_group_size(pixels: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions,
-                        generators: Sequence[Generator]) -> int:
-    """The group size that trains fastest per critic here, from two timed steps of this job's critics."""
-    sizes = sorted({min(n, len(comparisons)) for n in CPU_GROUP_SIZES})
-    if len(sizes) == 1:
-        return sizes[0]
-    per_critic = {}
-    for size in sizes:
+def _fastest_setup(pixels: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions,
+                   generators: Sequence[Generator]) -> tuple[int, str]:
+    """Critics per grouped network and precision: as asked, else the pair whose two critic steps train
+    fastest per critic on this machine (group sizes on the CPU; all groups at once on a GPU)."""
+    if options.max_groups:
+        sizes = [min(options.max_groups, len(comparisons))]
+    elif pixels.device.type == "cpu":
+        sizes = sorted({min(n, len(comparisons)) for n in CPU_GROUP_SIZES})
+    else:
+        sizes = [len(comparisons)]
+    precisions = [options.precision] if options.precision != "auto" else \
+        ["float32"] + ["bfloat16"] * bfloat16_usable(pixels.device)
+    if len(sizes) * len(precisions) == 1:
+        return sizes[0], precisions[0]
+
+    def critic_steps(size: int, precision: str):
         part = comparisons[:size]
         rngs = [torch.Generator().manual_seed(c.seed(options.seed)) for c in part]
         fakes = GeneratedCells(generators, [c.generated for c in part], options.seed, "train", pixels.device) \
             if part[0].generated is not None else None
-        objective = evaluator_objective(options)
-        train_critics(pixels, part, rngs, objective, replace(options, steps=1), fakes)  # warm-up
-        start = time.perf_counter()
-        train_critics(pixels, part, rngs, objective, replace(options, steps=2), fakes)
-        per_critic[size] = (time.perf_counter() - start) / size
-    best = min(per_critic, key=per_critic.get)
-    log.info("critics per grouped network: %d (ms per critic step: %s)", best,
-             ", ".join(f"{n}: {t * 500:.2f}" for n, t in per_critic.items()))
-    return best
+        two_steps = replace(options, steps=2)
+
+        return lambda: train_critics(pixels, part, rngs, evaluator_objective(options),
+                                     replace(two_steps, precision=precision), fakes)
+
+    (size, precision), seconds = fastest({(n, p): critic_steps(n, p) for n in sizes for p in precisions},
+                                         repeats=1)
+    log.info("critics per grouped network: %d, %s (ms per critic step: %s)", size, precision,
+             ", ".join(f"{n} {p}: {t * 500 / n:.2f}" for (n, p), t in seconds.items()))
+    return size, precision
 
 
 def critic_input(cells: torch.Tensor) -> torch.Tensor:
@@ -212,8 +221,9 @@ def train_critics(pixels: torch.Tensor, comparisons: Sequence[Comparison], rngs:
     critic.train()
     for rows_a, rows_b, flips, alpha in _training_draws(comparisons, rngs, options, pixels.device):
         a = gather_cells(pixels, rows_a, flips[:2])
-        b = gather_cells(pixels, rows_b, flips[2:]) if fakes is None else critic_input(fakes.batch(len(rows_b)))
-        loss = objective.critic_loss(critic, a, b, alpha=alpha).sum()
+        with autocast(pixels.device, options.precision):
+            b = gather_cells(pixels, rows_b, flips[2:]) if fakes is None else critic_input(fakes.batch(len(rows_b)))
+            loss = objective.critic_loss(critic, a, b, alpha=alpha).sum()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -285,7 +295,7 @@ def _training_midpoints(critic: Critic, pixels: torch.Tensor, comparisons: Seque
             part = slice(i, i + chunk)
             cells = gather_cells(pixels, rows[part], no_flips[:, part]) if half == 0 or fakes is None \
                 else critic_input(fakes.batch(len(rows[part])))
-            total += (critic(cells) * mask[part]).sum(0)
+            total += (critic(cells).to(pixels.dtype) * mask[part]).sum(0)
         means.append(total / mask.sum(0))
     return (means[0] + means[1]) / 2
 
@@ -354,7 +364,7 @@ def _held_out(critic: Critic, objective: Objective, pixels: torch.Tensor, compar
             b = gather_cells(pixels, p.rows_b[rows], p.flips[2:, rows]) if fakes is None \
                 else critic_input(fakes.batch(len(a)))
             with torch.no_grad():
-                scores_a, scores_b = critic(a), critic(b)
+                scores_a, scores_b = critic(a).to(pixels.dtype), critic(b).to(pixels.dtype)
                 cell_loss_a, cell_loss_b = objective.cell_losses(scores_a, scores_b)
                 loss_a += (cell_loss_a * p.first_a[rows]).sum(0)
                 loss_b += (cell_loss_b * p.first_b[rows]).sum(0)
@@ -364,7 +374,7 @@ def _held_out(critic: Critic, objective: Objective, pixels: torch.Tensor, compar
             if penalty and paired:
                 with torch.enable_grad():
                     terms = penalty_terms(critic, a[:paired], b[:paired], p.alpha[rows][:paired],
-                                          create_graph=False).detach()
+                                          create_graph=False).detach().to(pixels.dtype)
                 penalties += (terms * p.pair[rows][:paired]).sum(0)
         score -= loss_a / n_a + loss_b / n_b + penalty * penalties / p.pair.sum(0)
     score /= options.passes

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from biogans.options import check_options, device_option, option, seed_option
+from biogans.options import check_options, device_option, option, precision_option, seed_option
 from biogans.validation import MAX_WIDTH
 
 EVALUATORS = ("gan", "wgan", "wgangp")
@@ -30,10 +30,11 @@ class C2STOptions:
     lr: float | None = option(None, "critic learning rate (default: the evaluator's: 2e-4 gan, 5e-5 wgan, "
                               "1e-4 wgangp)", minimum=0, maximum=1, exclusive_minimum=True, config="c2st.lr.*")
     max_groups: int = option(0, "critics trained at once as one grouped network; results do not change, "
-                             "speed and memory do (0: all on a GPU, 5 on the CPU)", minimum=0, maximum=100_000,
-                             metavar="N")
+                             "speed and memory do (0: all on a GPU; on the CPU the size measured fastest)",
+                             minimum=0, maximum=100_000, metavar="N")
     seed: int = seed_option("seed of critics, batches and generated cells", config="c2st.seed")
     device: str = device_option(config="c2st.device")
+    precision: str = precision_option("arithmetic of the critics and generators", config="c2st.precision")
 
     def __post_init__(self) -> None:
         check_options(self)

@@ -33,7 +33,7 @@ from tqdm import tqdm
 from biogans import __version__
 from biogans.data.loaders import CompositeSampler, JointSampler, PerProteinSampler
 from biogans.data.store import read_store, store_groups
-from biogans.device import resolve_device
+from biogans.device import autocast, bfloat16_usable, fastest, resolve_device
 from biogans.errors import BiogansError
 from biogans.files import atomic_path, output_dir
 from biogans.images import cell_sheet, save_png
@@ -122,7 +122,7 @@ class Trainer:
     def use_precision(self, precision: str) -> None:
         """float32, or bfloat16 autocast around the networks' forward passes and losses."""
         self.precision = precision
-        self.autocast = torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
+        self.autocast = autocast(self.device, precision)
 
     def _compile(self) -> list[str]:
         """torch.compile the networks' forward passes (the critic's only without a double backward, which
@@ -148,7 +148,7 @@ class Trainer:
     def _faster_precision(self) -> str:
         """bfloat16 where a critic update of this run's networks is measured faster than in float32 on this
         machine (bf16 is fast on some CPUs and slow on others), on copies of the networks."""
-        if self.device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        if not bfloat16_usable(self.device):
             return "float32"
         critic, generator = copy.deepcopy(self.critic), copy.deepcopy(self.generator)
         draws = torch.Generator().manual_seed(0)
@@ -156,17 +156,17 @@ class Trainer:
         shape = (self.options.batch_size, groups * channels, self.spec["height"], self.spec["width"])
         real = self._layout((torch.rand(shape, generator=draws) * 2 - 1).to(self.device))
         z = sample_noise(self.options.batch_size, generator.nz, draws).to(self.device)
-        seconds = {"float32": [], "bfloat16": []}
-        for precision in ("float32", "bfloat16") * 3:
-            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16"):
-                start = time.perf_counter()
-                fake = self._layout(generator.to_critic(generator(z))).detach()
-                self.objective.critic_loss(critic, real, fake.float(), draws).mean().backward()
-                seconds[precision].append(time.perf_counter() - start)
-        fastest = {name: min(times[1:]) for name, times in seconds.items()}  # the first of each warms up
-        choice = "bfloat16" if fastest["bfloat16"] < fastest["float32"] else "float32"
+
+        def critic_update(precision: str):
+            def call():
+                with autocast(self.device, precision):
+                    fake = self._layout(generator.to_critic(generator(z))).detach()
+                    self.objective.critic_loss(critic, real, fake.float(), draws).mean().backward()
+            return call
+
+        choice, seconds = fastest({p: critic_update(p) for p in ("float32", "bfloat16")})
         log.info("precision auto: a critic update takes %.1f ms in bfloat16, %.1f ms in float32: %s",
-                 fastest["bfloat16"] * 1e3, fastest["float32"] * 1e3, choice)
+                 seconds["bfloat16"] * 1e3, seconds["float32"] * 1e3, choice)
         return choice
 
     def _layout(self, x: torch.Tensor) -> torch.Tensor:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from biogans.errors import BiogansError
-from biogans.options import REQUIRED, check_options, device_option, option, seed_option
+from biogans.options import REQUIRED, check_options, device_option, option, precision_option, seed_option
 from biogans.validation import MAX_LATENT, MAX_WIDTH
 
 #: The paper's checkpoint iterations.
@@ -17,7 +17,6 @@ PAPER_CHECKPOINTS = (100, 1_000, 2_000, 3_000, 5_000, 10_000, 30_000, 50_000, 10
 #: The paper's generator iterations per kind of model: joint (proteins merged) and conditional.
 PAPER_ITERATIONS = {"joint": 500_000, "conditional": 50_000}
 MAX_ITERATIONS = 100_000_000
-PRECISIONS = ("float32", "bfloat16", "auto")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,9 +50,7 @@ class TrainOptions:
                               config="training.lr.*")
     seed: int = seed_option("training seed", config="training.seed")
     device: str = device_option(config="training.device")
-    precision: str = option("float32", "arithmetic of the networks: float32, bfloat16 (autocast; about 1% "
-                            "off float32), or auto: the faster of the two on this machine, measured when the run "
-                            "starts", choices=PRECISIONS, config="training.precision")
+    precision: str = precision_option("arithmetic of the networks", config="training.precision")
     channels_last: bool = option(False, "channels-last memory format", config="training.channels_last")
     compile: bool = option(False, "torch.compile the generator, and the critic where the objective needs no "
                            "double backward (not WGAN-GP); eager, with a logged reason, where compiling fails",
