@@ -10,6 +10,8 @@
 #   .ci/slurm.sh status   the daemons this script started, sinfo, squeue
 #   .ci/slurm.sh down     cancel the jobs, stop every daemon this script started (by recorded PID);
 #                         safe to run twice, or after an `up` that failed half way
+#   .ci/slurm.sh ci       up, the Slurm tests (pytest -m slurm tests/test_slurm.py), down (also when
+#                         up or the tests fail): the CI step, all of it within BIOGANS_SLURM_CI_LIMIT
 #
 # Must run as root (it installs packages and starts daemons). Every wait is bounded.
 # Environment (all optional):
@@ -17,6 +19,7 @@
 #   BIOGANS_SLURM_UP_TIMEOUT seconds `up` waits for the node to be idle [60]
 #   BIOGANS_SLURM_SMOKE_LIMIT seconds the smoke run may take (then SIGTERM, 30 s later SIGKILL) [720]
 #   BIOGANS_SLURM_SMOKE_DIR  where `smoke` copies the workflow          [$BIOGANS_SLURM_DIR/smoke]
+#   BIOGANS_SLURM_CI_LIMIT   seconds the tests of `ci` may take (then SIGTERM, 30 s later SIGKILL) [780]
 #   PYTHON                   the Python with biogans, snakemake and the slurm executor plugin [python3]
 set -euo pipefail
 
@@ -24,6 +27,7 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 STATE="${BIOGANS_SLURM_DIR:-/tmp/biogans-slurm}"
 UP_TIMEOUT="${BIOGANS_SLURM_UP_TIMEOUT:-60}"
 SMOKE_LIMIT="${BIOGANS_SLURM_SMOKE_LIMIT:-720}"
+CI_LIMIT="${BIOGANS_SLURM_CI_LIMIT:-780}"
 PYTHON="${PYTHON:-python3}"
 PARTITION=ci
 CLUSTER=biogans-ci
@@ -308,13 +312,33 @@ cmd_smoke() {
     echo "smoke_seconds=$wall submitted=$submitted completed=$seen"
 }
 
+# ---------------------------------------------------------------------------------- ci
+
+cmd_ci() {
+    local t0=$SECONDS rc=0
+    trap 'cmd_down' EXIT
+    cmd_up
+    local t1=$SECONDS
+    log "pytest -m slurm (limit ${CI_LIMIT} s)"
+    PATH="$(dirname "$(command -v "$PYTHON")"):$PATH" timeout -k 30 "$CI_LIMIT" \
+        "$PYTHON" -m pytest -m slurm -p no:cacheprovider -v "$ROOT/tests/test_slurm.py" || rc=$?
+    log "Slurm tests: exit code $rc after $((SECONDS - t1)) s (124/137: over the limit)"
+    client squeue -h -t all -o "%i %T" > "$STATE/jobs.txt" 2> /dev/null || true
+    log "jobs finished by the controller: $(wc -l < "$STATE/jobcomp.log" 2> /dev/null || echo 0)"
+    trap - EXIT
+    cmd_down
+    log "ci: $((SECONDS - t0)) s in all"
+    return $rc
+}
+
 case "${1:-}" in
     up) cmd_up ;;
     down) cmd_down ;;
     status) cmd_status ;;
     smoke) cmd_smoke ;;
+    ci) cmd_ci ;;
     *)
-        sed -n '2,20p' "$0" >&2
+        sed -n '2,23p' "$0" >&2
         exit 2
         ;;
 esac
