@@ -207,6 +207,10 @@ cmd_up() {
     install_packages
     write_config
     start_munge
+    # a fresh cluster: job ids start again at 1, so an earlier run's records go aside
+    if ! pid_alive slurmctld > /dev/null && [[ -e "$STATE/jobcomp.log" ]]; then
+        mv -f "$STATE/jobcomp.log" "$STATE/jobcomp.log.previous"
+    fi
     # -D: foreground (the recorded PID is the daemon's); -i: ignore state left by an earlier run
     start_daemon slurmctld "$STATE/slurmctld.out" slurmctld -D -i -f "$STATE/slurm.conf"
     start_daemon slurmd "$STATE/slurmd.out" slurmd -D -f "$STATE/slurm.conf"
@@ -291,7 +295,7 @@ cmd_smoke() {
     local wall=$((SECONDS - t0))
     after=$(wc -l < "$STATE/jobcomp.log" 2> /dev/null || echo 0)
     seen=$((after - before))
-    log "snakemake exit code $rc after $wall s; the controller completed $seen jobs"
+    log "snakemake exit code $rc after $wall s; the controller finished $seen jobs meanwhile"
     if ((rc != 0)); then
         tail -n 60 "$work/snakemake.log" >&2
         die "smoke run through Slurm failed (exit $rc; 124/137: over the ${SMOKE_LIMIT} s limit); log: $work/snakemake.log"
@@ -304,11 +308,15 @@ cmd_smoke() {
         [[ -s "$work/results/figures/$f" ]] || { log "missing results/figures/$f"; absent=1; }
     done
     ((absent == 0)) || die "the smoke run through Slurm did not build every table and figure"
-    local submitted
-    submitted=$(grep -c "has been submitted with SLURM jobid" "$work/snakemake.log" || true)
-    ((submitted > 0 && seen >= submitted)) ||
-        die "snakemake submitted $submitted jobs but the controller completed $seen"
-    log "OK: $submitted jobs submitted through Slurm, $seen completed by the controller, in $wall s"
+    # every job Snakemake submitted is in the controller's completion records, COMPLETED
+    local submitted=0 job
+    while read -r job; do
+        submitted=$((submitted + 1))
+        grep -q "^JobId=$job .*JobState=COMPLETED " "$STATE/jobcomp.log" ||
+            die "Slurm job $job of the smoke run is not COMPLETED in $STATE/jobcomp.log"
+    done < <(sed -n 's/.*has been submitted with SLURM jobid \([0-9]*\).*/\1/p' "$work/snakemake.log")
+    ((submitted > 0)) || die "snakemake submitted no job through Slurm"
+    log "OK: $submitted jobs submitted through Slurm, each COMPLETED by the controller, in $wall s"
     echo "smoke_seconds=$wall submitted=$submitted completed=$seen"
 }
 
