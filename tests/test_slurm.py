@@ -48,6 +48,14 @@ def cancel_run(output: str) -> None:
 # ------------------------------------------------------------------------------- no controller needed
 
 
+def gpu_config(work: Path, **gpus: int) -> list[str]:
+    """The smoke preset plus a config file giving stages (training, c2st) GPUs (--config would pass
+    the nested numbers as strings)."""
+    path = work / ("gpu-" + "-".join(f"{stage}{n}" for stage, n in gpus.items()) + ".yaml")
+    path.write_text("".join(f"{stage}: {{gpu: {n}}}\n" for stage, n in gpus.items()))
+    return ["--configfile", "workflow/presets/smoke.yaml", path.name]
+
+
 def test_slurm_profile_dry_runs_with_the_installed_plugin(tmp_path):
     """The profile parses, the plugin accepts its options, and the smoke DAG plans through it: data,
     training, evaluation and report jobs bundled per stage."""
@@ -70,7 +78,7 @@ def test_gpu_requests_follow_the_config_not_a_partition(tmp_path):
     assert "slurm_partition" not in active and "gpu" not in active
 
     def gpu_by_rule(*config: str) -> dict[str, set[int]]:
-        result = subprocess.run([*SNAKEMAKE, "--profile", "workflow/profiles/slurm", "-n", *SMOKE, *config],
+        result = subprocess.run([*SNAKEMAKE, "--profile", "workflow/profiles/slurm", "-n", *(config or SMOKE)],
                                 cwd=work, capture_output=True, text=True, timeout=300, env=environment(work))
         assert result.returncode == 0, result.stderr[-3000:]
         gpus: dict[str, set[int]] = {}
@@ -82,13 +90,13 @@ def test_gpu_requests_follow_the_config_not_a_partition(tmp_path):
 
     off = gpu_by_rule()
     assert off["train_joint"] == off["c2st_fake"] == {0}
-    on = gpu_by_rule("--config", "training={gpu: true}", "c2st={gpu: true}")
-    for rule in ("train_joint", "train_star", "train_multichannel", "train_independent",
-                 "c2st_real", "c2st_fake", "c2st_joint"):
+    on = gpu_by_rule(*gpu_config(work, training=1, c2st=1))
+    for rule in ("train_joint", "train_conditional", "train_independent",
+                 "c2st_real", "c2st_train_vs_test", "c2st_fake", "c2st_all_proteins"):
         assert on[rule] == {1}, rule
     assert on["splits"] == on["table1"] == on["reconstruct"] == {0}
-    only_training = gpu_by_rule("--config", "training={gpu: true}")
-    assert only_training["train_star"] == {1} and only_training["c2st_fake"] == {0}
+    only_training = gpu_by_rule(*gpu_config(work, training=1))
+    assert only_training["train_conditional"] == {1} and only_training["c2st_fake"] == {0}
 
 
 FAKE_SLURM = {
@@ -120,8 +128,8 @@ def test_what_the_plugin_asks_sbatch_for(tmp_path, gpu):
 
     def submissions(*args: str) -> list[str]:
         log.unlink(missing_ok=True)
-        result = subprocess.run([*SNAKEMAKE, "--profile", "workflow/profiles/slurm", *SMOKE,
-                                 f"--config=training={{gpu: {str(gpu).lower()}}}", *args],
+        result = subprocess.run([*SNAKEMAKE, "--profile", "workflow/profiles/slurm", *args,
+                                 *gpu_config(work, training=int(gpu))],  # last: --configfile takes 1+ files
                                 cwd=work, capture_output=True, text=True, timeout=300, env=env)
         # (Snakemake 9.27 does not print the plugin's "sbatch failed" message for a group job)
         assert result.returncode != 0 and "Error in group" in result.stdout + result.stderr
