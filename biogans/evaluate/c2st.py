@@ -156,7 +156,7 @@ def _run_groups(pixels: torch.Tensor, comparisons: Sequence[Comparison], options
 
 def _fastest_setup(pixels: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions,
                    generators: Sequence[Generator]) -> tuple[int, str]:
-    """Critics per grouped network and precision: as asked, else the pair whose two critic steps train
+    """Critics per grouped network and precision: as asked, else the pair whose critic step is measured
     fastest per critic on this machine (group sizes on the CPU; all groups at once on a GPU)."""
     if options.max_groups:
         sizes = [min(options.max_groups, len(comparisons))]
@@ -169,20 +169,19 @@ def _fastest_setup(pixels: torch.Tensor, comparisons: Sequence[Comparison], opti
     if len(sizes) * len(precisions) == 1:
         return sizes[0], precisions[0]
 
-    def critic_steps(size: int, precision: str):
+    def critic_step(size: int, precision: str):
         part = comparisons[:size]
         rngs = [torch.Generator().manual_seed(c.seed(options.seed)) for c in part]
         fakes = GeneratedCells(generators, [c.generated for c in part], options.seed, "train", pixels.device) \
             if part[0].generated is not None else None
-        two_steps = replace(options, steps=2)
+        one_step = replace(options, steps=1, precision=precision)
+        return lambda: train_critics(pixels, part, rngs, evaluator_objective(options), one_step, fakes)
 
-        return lambda: train_critics(pixels, part, rngs, evaluator_objective(options),
-                                     replace(two_steps, precision=precision), fakes)
-
-    (size, precision), seconds = fastest({(n, p): critic_steps(n, p) for n in sizes for p in precisions},
-                                         repeats=1)
+    _, seconds = fastest({(n, p): critic_step(n, p) for n in sizes for p in precisions})
+    per_critic = {(n, p): t / n for (n, p), t in seconds.items()}
+    size, precision = min(per_critic, key=per_critic.get)
     log.info("critics per grouped network: %d, %s (ms per critic step: %s)", size, precision,
-             ", ".join(f"{n} {p}: {t * 500 / n:.2f}" for (n, p), t in seconds.items()))
+             ", ".join(f"{n} {p}: {t * 1e3:.2f}" for (n, p), t in per_critic.items()))
     return size, precision
 
 
