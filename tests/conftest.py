@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from biogans.data.store import CellSet, empty_meta, write_store
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """One torch thread for a module of tiny tensors: the machine is shared; results do not depend on it."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def random_cells(n: int, rng: np.random.Generator, channels: list[str], test_fraction: float = 0.25) -> CellSet:

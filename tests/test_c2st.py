@@ -31,13 +31,7 @@ from biogans.train.checkpoints import save_generator
 FAST = ["--steps", "3", "--ndf", "4", "--batch-size", "8", "--passes", "1"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: the machine is shared; results do not depend on it."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # --------------------------------------------------------------------------- synthetic sets

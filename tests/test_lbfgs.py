@@ -12,13 +12,7 @@ from biogans.evaluate.lbfgs import BatchedLBFGS
 K = 4
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: the machine is shared, and these tensors are tiny."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def quadratic(seed: int = 0, n: int = 5):
