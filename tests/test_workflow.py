@@ -161,6 +161,13 @@ def test_the_paper_preset_plans_the_full_dag_on_a_lin_layout(tmp_path):
     assert counts["total"] == "108" and counts["model_samples"] == "14" and counts["claims"] == "1"
 
 
+@pytest.mark.parametrize("args", [[], ["--configfile", "workflow/presets/smoke.yaml"]], ids=["default", "smoke"])
+def test_the_workflow_is_lint_clean(tmp_path, args):
+    result = snakemake(workflow_copy(tmp_path), "--lint", *args, timeout=120)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0 and "good condition" in output and "Lints for" not in output, output[-3000:]
+
+
 CONDA_NAMES = {"torch": "pytorch", "matplotlib": "matplotlib-base", "snakemake": "snakemake-minimal"}
 
 

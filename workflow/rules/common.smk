@@ -51,10 +51,8 @@ RECONSTRUCTION = config["reconstruction"]
 REPORT = config["report"]
 
 if not set(MODELLED) <= set(PROTEINS):
-    raise WorkflowError(
-        "config.dataset.modelled: proteins not in dataset.proteins: "
-        + ", ".join(sorted(set(MODELLED) - set(PROTEINS)))
-    )
+    unknown = ", ".join(sorted(set(MODELLED) - set(PROTEINS)))
+    raise WorkflowError(f"config.dataset.modelled: proteins not in dataset.proteins: {unknown}")
 if SOURCE != "synthetic":
     if not DATASET["path"]:
         raise WorkflowError(
@@ -63,7 +61,7 @@ if SOURCE != "synthetic":
         )
     if SOURCE == "tiff" and not Path(DATASET["path"]).is_dir():
         raise WorkflowError(f"config.dataset.path: {DATASET['path']} is not a folder")
-    if SOURCE == "lin" and not (Path(DATASET["path"]).is_dir() or Path(DATASET["path"] + "_train").is_dir()):
+    if SOURCE == "lin" and not (Path(DATASET["path"]).is_dir() or Path(f"{DATASET['path']}_train").is_dir()):
         raise WorkflowError(
             f"config.dataset.path: {DATASET['path']} is neither a folder nor the prefix of a "
             f"{DATASET['path']}_train / _test pair"
@@ -142,7 +140,7 @@ def cli_options(values):
     """`biogans` options from config values: key_name -> --key-name; lists spread, flags bare, None dropped."""
     words = []
     for key, value in values.items():
-        flag = "--" + key.replace("_", "-")
+        flag = f"--{key.replace('_', '-')}"
         if value is True:
             words.append(flag)
         elif isinstance(value, list):
@@ -176,6 +174,13 @@ def train_inputs(wildcards):
 
 
 # ----------------------------------------------------------------------------- evaluation
+
+def fields_root(wildcards, input):
+    """The folder `biogans preprocess` reads: the simulator's root above its per-protein folders, or
+    the user's TIFF folder."""
+    first = input.fields[0]
+    return str(Path(first).parent) if SOURCE == "synthetic" else first
+
 
 def c2st_options(evaluator):
     """`biogans c2st` options from the config, for one evaluator."""

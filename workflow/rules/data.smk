@@ -7,7 +7,7 @@ if SOURCE == "synthetic":
         output:
             directory("results/raw/{protein}"),
         params:
-            root="results/raw",
+            root=lambda wildcards, output: str(Path(output[0]).parent),
             options=lambda wildcards: cli_options(
                 {
                     "proteins": [wildcards.protein],
@@ -31,7 +31,6 @@ if SOURCE == "synthetic":
         output:
             directory("results/raw_joint/all_proteins"),
         params:
-            root="results/raw_joint",
             options=cli_options(
                 {
                     "seed": config["simulate"]["seed"],
@@ -83,11 +82,11 @@ else:
 
     rule preprocess:
         input:
-            expand("results/raw/{protein}", protein=PROTEINS) if SOURCE == "synthetic" else DATASET["path"],
+            fields=expand("results/raw/{protein}", protein=PROTEINS) if SOURCE == "synthetic" else [DATASET["path"]],
         output:
             CELLS,
         params:
-            root="results/raw" if SOURCE == "synthetic" else DATASET["path"],
+            root=fields_root,
             options=f"--proteins {' '.join(PROTEINS)} {PREPROCESS_OPTIONS}",
         log:
             log_path("preprocess"),
@@ -107,12 +106,12 @@ if SOURCE == "synthetic":
 
     use rule preprocess as preprocess_joint with:
         input:
-            fields="results/raw_joint/all_proteins",
+            fields=["results/raw_joint/all_proteins"],
             reference=CELLS,
         output:
             JOINT_TRUTH,
         params:
-            root="results/raw_joint",
+            root=fields_root,
             options=f"--all-proteins --reference {CELLS} {PREPROCESS_OPTIONS}",
         log:
             log_path("preprocess_joint"),

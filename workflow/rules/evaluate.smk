@@ -10,7 +10,7 @@ rule c2st_real:
     wildcard_constraints:
         protein=one_of(PROTEINS),
     params:
-        options=cli_options({"versus": PROTEINS}) + " " + c2st_options("wgangp"),
+        options=f"{cli_options({'versus': PROTEINS})} {c2st_options('wgangp')}",
     log:
         log_path("c2st/real/{protein}"),
     benchmark:
@@ -36,7 +36,7 @@ rule c2st_train_vs_test:
     wildcard_constraints:
         evaluator="gan|wgan|wgangp",
     params:
-        options=lambda wildcards: cli_options({"proteins": MODELLED}) + " " + c2st_options(wildcards.evaluator),
+        options=lambda wildcards: f"{cli_options({'proteins': MODELLED})} {c2st_options(wildcards.evaluator)}",
     log:
         log_path("c2st/real/train-vs-test/{evaluator}"),
     benchmark:
