@@ -91,6 +91,13 @@ def one_of(names):
     return "|".join(names) if names else "(?!)"
 
 
+def fields_root(wildcards, input):
+    """The folder `biogans preprocess` reads: the simulator's root above its per-protein folders, or
+    the user's TIFF folder."""
+    first = input.fields[0]
+    return str(Path(first).parent) if SOURCE == "synthetic" else first
+
+
 # ----------------------------------------------------------------------------- models
 
 ARCHITECTURE = {
@@ -174,13 +181,6 @@ def train_inputs(wildcards):
 
 
 # ----------------------------------------------------------------------------- evaluation
-
-def fields_root(wildcards, input):
-    """The folder `biogans preprocess` reads: the simulator's root above its per-protein folders, or
-    the user's TIFF folder."""
-    first = input.fields[0]
-    return str(Path(first).parent) if SOURCE == "synthetic" else first
-
 
 def c2st_options(evaluator):
     """`biogans c2st` options from the config, for one evaluator."""
