@@ -99,10 +99,14 @@ class _CheckedFile(h5py.File):
     """An HDF5 file read in a ``with`` block: the errors h5py raises on damaged data (KeyError, OSError,
     ValueError, RuntimeError) leave the block as one-line BiogansErrors naming the file."""
 
+    def __init__(self, path: Path):
+        super().__init__(path, "r")
+        self.path = path  # for messages: once closed, an h5py.File no longer knows its name
+
     def __exit__(self, kind, error, trace):
         super().__exit__(kind, error, trace)
         if kind is not None and issubclass(kind, (KeyError, OSError, ValueError, RuntimeError)):
-            raise BiogansError(f"{self.filename}: damaged HDF5 file ({str(error).splitlines()[0][:200]})") from None
+            raise BiogansError(f"{self.path}: damaged HDF5 file ({str(error).splitlines()[0][:200]})") from None
 
 
 def describe_hdf5(node: h5py.File | h5py.Group, file_format: str, description: str, **attributes) -> None:
@@ -121,7 +125,7 @@ def open_hdf5(path: str | os.PathLike, file_format: str, what: str) -> h5py.File
     if not path.is_file():
         raise BiogansError(f"{path}: no such file")
     try:
-        f = _CheckedFile(path, "r")
+        f = _CheckedFile(path)
         found = f.attrs.get("format")
     except (OSError, KeyError, ValueError, RuntimeError) as exc:
         raise BiogansError(f"{path}: not a readable HDF5 file ({str(exc).splitlines()[0]})") from None

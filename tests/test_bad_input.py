@@ -339,6 +339,19 @@ def _mutations(data: bytes, rng: np.random.Generator, n: int) -> list[bytes]:
     return out
 
 
+def test_damage_found_while_reading_an_open_file_is_one_line_naming_it(tmp_path):
+    """h5py raises KeyError and friends only when a damaged part is read; the message must still name the
+    file although h5py has closed it by then."""
+    from biogans.files import open_hdf5
+
+    path = tmp_path / "store.h5"
+    with h5py.File(path, "w") as f:
+        f.attrs["format"] = "biogans-cells/1"
+    with pytest.raises(BiogansError, match=r"store\.h5: damaged HDF5 file \('message not aligned'\)$"):
+        with open_hdf5(path, "biogans-cells/1", "cell store"):
+            raise KeyError("message not aligned")
+
+
 def test_two_hundred_random_or_truncated_files_give_only_clean_errors(inputs, tmp_path):
     rng = np.random.default_rng(0)
     store = read_store(inputs / "cells.h5")
