@@ -257,8 +257,9 @@ def test_a_cancelled_job_is_retried_once_then_reported(cluster, tmp_path):
     """scancel a long-running job: the profile resubmits it once; cancel that too and the run fails,
     naming the cancelled job."""
     work = workflow_copy(tmp_path)
-    long_job = ["--config=simulate={cells_per_protein: 200000}", "results/raw/Alp14"]
-    process = subprocess.Popen(through_slurm(cluster, *SMOKE, *long_job), cwd=work, stdout=subprocess.PIPE,
+    (work / "long.yaml").write_text("simulate: {cells_per_protein: 200000}\n")  # --config: numbers as text
+    long_job = ["results/raw/Alp14", "--configfile", "workflow/presets/smoke.yaml", "long.yaml"]
+    process = subprocess.Popen(through_slurm(cluster, *long_job), cwd=work, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env=environment(work))
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
