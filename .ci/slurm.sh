@@ -71,25 +71,28 @@ start_daemon() {
 }
 
 # stop NAME: SIGTERM, wait up to 15 s, then SIGKILL and wait up to 5 s more
+# wait up to N half-seconds for a process to end; fails if it is still there
+wait_gone() {
+    local pid="$1" tries="$2" i
+    for ((i = 0; i < tries; i++)); do
+        [[ -d "/proc/$pid" ]] || return 0
+        sleep 0.5
+    done
+    [[ ! -d "/proc/$pid" ]]
+}
+
 stop_daemon() {
-    local name="$1" pid i
+    local name="$1" pid
     if ! pid="$(pid_alive "$name")"; then
         rm -f "$STATE/pids/$name"
         return 0
     fi
     log "stopping $name (pid $pid)"
     kill -TERM "$pid" 2> /dev/null || true
-    for ((i = 0; i < 30; i++)); do
-        [[ -d "/proc/$pid" ]] || break
-        sleep 0.5
-    done
-    if [[ -d "/proc/$pid" ]]; then
+    if ! wait_gone "$pid" 30; then
         log "$name (pid $pid) ignored SIGTERM for 15 s: SIGKILL"
         kill -KILL "$pid" 2> /dev/null || true
-        for ((i = 0; i < 10; i++)); do
-            [[ -d "/proc/$pid" ]] || break
-            sleep 0.5
-        done
+        wait_gone "$pid" 10 || true
     fi
     [[ -d "/proc/$pid" ]] && log "WARNING: $name (pid $pid) is still there"
     rm -f "$STATE/pids/$name"
