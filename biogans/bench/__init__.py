@@ -27,6 +27,8 @@ CASES: dict[str, tuple[Callable[[], dict], Callable[[], dict]]] = {
     "neighbours": (lambda: cases.neighbours(2000, 3), lambda: cases.neighbours(100, 1)),
     "peak_gflops": (lambda: cases.peak_gflops(2048, 5), lambda: cases.peak_gflops(256, 1)),
     "train_gflops": (lambda: cases.train_gflops(W64, BATCH, 3), lambda: cases.train_gflops(8, 8, 1)),
+    "train_gflops_demo": (lambda: cases.train_gflops(cases.DEMO_WIDTH, cases.DEMO_BATCH, 9),
+                          lambda: cases.train_gflops(4, 4, 1)),
 }
 
 

@@ -7,7 +7,7 @@ import argparse
 from biogans.options import add_threads
 
 CASES = ("wgangp_iter_w64", "wgangp_iter_demo", "star_step", "c2st_ten_splits", "reconstruct", "neighbours",
-         "peak_gflops", "train_gflops")
+         "peak_gflops", "train_gflops", "train_gflops_demo")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -19,8 +19,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "64 and at the demo's settings), star_step (the star-shaped step against a per-protein loop), "
         "c2st_ten_splits (ten critics grouped against one split at a time), reconstruct (all restarts' L-BFGS "
         "problems together against one at a time), neighbours (blocked against one distance matrix), "
-        "peak_gflops (bfloat16 against float32 matrix products) and train_gflops (the rate the training step "
-        "reaches). Compare the ratios of one run: the machines are shared.",
+        "peak_gflops (bfloat16 against float32 matrix products), train_gflops and train_gflops_demo (the rate "
+        "the training step reaches at width 64 and at the demo's width). Compare the ratios of one run: the machines are shared.",
     )
     parser.add_argument("cases", nargs="*", type=_case, metavar="CASE",
                         help=f"cases to run: {', '.join(CASES)} (default: all)")
