@@ -20,7 +20,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "c2st_ten_splits (ten critics grouped against one split at a time), reconstruct (all restarts' L-BFGS "
         "problems together against one at a time), neighbours (blocked against one distance matrix), "
         "peak_gflops (bfloat16 against float32 matrix products), train_gflops and train_gflops_demo (the rate "
-        "the training step reaches at width 64 and at the demo's width). Compare the ratios of one run: the machines are shared.",
+        "the training step reaches at width 64 and at the demo's width). Compare the ratios of one run: the "
+        "machines are shared.",
     )
     parser.add_argument("cases", nargs="*", type=_case, metavar="CASE",
                         help=f"cases to run: {', '.join(CASES)} (default: all)")
