@@ -70,7 +70,6 @@ start_daemon() {
     log "started $name (pid $pid, log $logfile)"
 }
 
-# stop NAME: SIGTERM, wait up to 15 s, then SIGKILL and wait up to 5 s more
 # wait up to N half-seconds for a process to end; fails if it is still there
 wait_gone() {
     local pid="$1" tries="$2" i
@@ -81,6 +80,7 @@ wait_gone() {
     [[ ! -d "/proc/$pid" ]]
 }
 
+# stop NAME: SIGTERM, wait up to 15 s, then SIGKILL and wait up to 5 s more
 stop_daemon() {
     local name="$1" pid
     if ! pid="$(pid_alive "$name")"; then
