@@ -45,17 +45,24 @@ Choice = TypeVar("Choice")
 def fastest(candidates: Mapping[Choice, Callable[[], object]], repeats: int = 2) -> tuple[Choice, dict]:
     """The candidate whose call runs fastest here, and each one's seconds: one warm-up call each, then the
     best of ``repeats`` timed calls, taken in turns so that a change of machine load hits them alike."""
-    def finished(call: Callable[[], object]) -> None:
-        call()
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()  # queued GPU work counts to its own call, not the next one
-
     for call in candidates.values():
         finished(call)
     seconds = {name: float("inf") for name in candidates}
     for _ in range(repeats):
         for name, call in candidates.items():
-            start = time.perf_counter()
-            finished(call)
-            seconds[name] = min(seconds[name], time.perf_counter() - start)
+            seconds[name] = min(seconds[name], timed(call))
     return min(seconds, key=seconds.get), seconds
+
+
+def finished(call: Callable[[], object]) -> None:
+    """Call, then wait for the GPU work it queued: that work counts to its own call, not the next one."""
+    call()
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
+def timed(call: Callable[[], object]) -> float:
+    """Seconds of one call, its queued GPU work included."""
+    start = time.perf_counter()
+    finished(call)
+    return time.perf_counter() - start

@@ -19,11 +19,11 @@ class PlainWGANGPIteration:
         self.rng = torch.Generator().manual_seed(0)
 
     def __call__(self) -> None:
-        batch = len(self.real)
+        batch, device = len(self.real), self.real.device
         for _ in range(5):
             with torch.no_grad():
-                fake = self.generator(torch.randn(batch, self.nz, generator=self.rng))
-            alpha = torch.rand(batch, 1, 1, 1, generator=self.rng)
+                fake = self.generator(torch.randn(batch, self.nz, generator=self.rng).to(device))
+            alpha = torch.rand(batch, 1, 1, 1, generator=self.rng).to(device)
             mixed = (alpha * self.real + (1 - alpha) * fake).requires_grad_(True)
             (grad,) = torch.autograd.grad(self.critic(mixed).sum(), mixed, create_graph=True)
             penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
@@ -31,7 +31,7 @@ class PlainWGANGPIteration:
             self.opt_critic.zero_grad()
             loss.backward()
             self.opt_critic.step()
-        loss = -self.critic(self.generator(torch.randn(batch, self.nz, generator=self.rng))).mean()
+        loss = -self.critic(self.generator(torch.randn(batch, self.nz, generator=self.rng).to(device))).mean()
         self.opt_generator.zero_grad()
         loss.backward()
         self.opt_generator.step()
@@ -46,7 +46,7 @@ def plain_critic_training(critics: list[nn.Module], real: torch.Tensor, rows_a: 
         for _ in range(steps):
             a = real[a_rows[torch.randint(len(a_rows), (batch,), generator=rng)]]
             b = real[b_rows[torch.randint(len(b_rows), (batch,), generator=rng)]]
-            alpha = torch.rand(batch, 1, 1, 1, generator=rng)
+            alpha = torch.rand(batch, 1, 1, 1, generator=rng).to(real.device)
             mixed = (alpha * a + (1 - alpha) * b).requires_grad_(True)
             (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
             penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()

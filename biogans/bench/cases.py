@@ -1,6 +1,6 @@
 """The benchmark cases: each times one of biogans' fast paths beside its plain baseline
-(:mod:`biogans.bench.baselines`) in the same process and returns {"seconds", "baseline_seconds",
-"speedup"} (plus a few numbers that explain it)."""
+(:mod:`biogans.bench.baselines`) in the same process, on one device, and returns {"seconds",
+"baseline_seconds", "speedup"} (plus a few numbers that explain it)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ class _FixedBatch:
         return self.batch
 
 
-def fast_trainer(model: str, width: int, batch: int, **settings):
+def fast_trainer(model: str, width: int, batch: int, device: torch.device, **settings):
     """The training loop's own Trainer with the fast settings this machine gets by default (precision
     measured: bfloat16 where faster; channels-last), fed a fixed batch of random cells."""
     from biogans.train.loop import Trainer
@@ -38,43 +38,46 @@ def fast_trainer(model: str, width: int, batch: int, **settings):
     sampler = _FixedBatch()
     options = TrainOptions(model=model, proteins=MODELLED_PROTEINS, iterations=1, batch_size=batch, ngf=width,
                            ndf=width, **{"precision": "auto", "channels_last": True, **settings})
-    trainer = Trainer(options, sampler, torch.device("cpu"))
+    trainer = Trainer(options, sampler, device)
     groups, channels = trainer.generator.critic_layout
     sampler.batch = trainer._layout(torch.rand(batch, groups * channels, 48, 80, generator=sampler.rng) * 2 - 1)
     return trainer
 
 
-def wgangp_iteration(width: int, batch: int, repeats: int) -> dict:
+def wgangp_iteration(width: int, batch: int, repeats: int, device: torch.device) -> dict:
     """One WGAN-GP iteration (5 critic steps, 1 generator step) of the separable DCGAN."""
     from biogans.models import build, build_critic, spec_for
 
-    trainer = fast_trainer("wgangp-sep", width, batch)
+    trainer = fast_trainer("wgangp-sep", width, batch, device)
     spec = spec_for("wgangp-sep", ["Alp14"], ngf=width)
-    real = torch.rand(batch, 2, 48, 80, generator=torch.Generator().manual_seed(1)) * 2 - 1
-    plain = baselines.PlainWGANGPIteration(build(spec), build_critic(spec, width, False), real, spec["nz"])
+    real = (torch.rand(batch, 2, 48, 80, generator=torch.Generator().manual_seed(1)) * 2 - 1).to(device)
+    plain = baselines.PlainWGANGPIteration(build(spec).to(device), build_critic(spec, width, False).to(device),
+                                           real, spec["nz"])
     result = side_by_side(lambda: trainer.step(30), plain, repeats)
     return {**result, "precision": trainer.precision, "width": width, "batch": batch}
 
 
-def star_step(width: int, batch: int, repeats: int) -> dict:
+def star_step(width: int, batch: int, repeats: int, device: torch.device) -> dict:
     """One star-shaped WGAN-GP iteration (6 green towers and 6 critics) batched, against a loop over the
     proteins training each tower (its own copy of the red path) with its critic."""
     from biogans.models import build_critic, spec_for
 
-    trainer = fast_trainer("wgangp-star", width, batch)
+    trainer = fast_trainer("wgangp-star", width, batch, device)
     star = trainer.generator.net
-    real = torch.rand(batch, 2, 48, 80, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    real = (torch.rand(batch, 2, 48, 80, generator=torch.Generator().manual_seed(1)) * 2 - 1).to(device)
     critic_spec = spec_for("wgangp-sep", ["Alp14"], ngf=width)
-    towers = [baselines.PlainWGANGPIteration(star.tower(p), build_critic(critic_spec, width, False), real, star.nz)
+    towers = [baselines.PlainWGANGPIteration(star.tower(p).to(device),
+                                             build_critic(critic_spec, width, False).to(device), real, star.nz)
               for p in range(len(MODELLED_PROTEINS))]
     result = side_by_side(lambda: trainer.step(30), lambda: [tower() for tower in towers], repeats)
     return {**result, "precision": trainer.precision, "width": width, "batch": batch}
 
 
-def c2st_ten_splits(steps: int, repeats: int) -> dict:
-    """One ten-split C2ST's critic training (WGAN-GP, the demo's critic width and batch): the ten critics as
-    biogans runs them (group size and precision measured here first, as every C2ST job does), against
-    one split at a time in float32."""
+def c2st_ten_splits(steps: int, repeats: int, device: torch.device, width: int = DEMO_CRITIC_WIDTH,
+                    batch: int = DEMO_BATCH) -> dict:
+    """One ten-split C2ST's critic training (WGAN-GP; by default the demo's critic width and batch): the ten
+    critics as biogans runs them (group size and precision measured here first, as every C2ST job does),
+    against one split at a time in float32."""
     from biogans.evaluate.c2st import (
         Comparison,
         _fastest_setup,
@@ -85,11 +88,10 @@ def c2st_ten_splits(steps: int, repeats: int) -> dict:
     from biogans.evaluate.options import C2STOptions
     from biogans.models import Critic
 
-    cells = torch.rand(512, 2, 48, 80, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    cells = (torch.rand(512, 2, 48, 80, generator=torch.Generator().manual_seed(0)) * 2 - 1).to(device)
     rng = np.random.default_rng(0)
     comparisons = [Comparison("A", "B", s, *np.split(rng.permutation(512), 4)) for s in range(10)]
-    options = C2STOptions(steps=steps, batch_size=DEMO_BATCH, ndf=DEMO_CRITIC_WIDTH, device="cpu",
-                          precision="auto")
+    options = C2STOptions(steps=steps, batch_size=batch, ndf=width, device=str(device), precision="auto")
     pixels = channels_last_cells(cells)
     size, precision = _fastest_setup(pixels, comparisons, options, [])
     options = replace(options, precision=precision)
@@ -100,15 +102,16 @@ def c2st_ten_splits(steps: int, repeats: int) -> dict:
             rngs = [torch.Generator().manual_seed(c.seed(0)) for c in part]
             train_critics(pixels, part, rngs, evaluator_objective(options), options)
 
-    critics = [Critic(2, DEMO_CRITIC_WIDTH, 1, False) for _ in comparisons]
+    critics = [Critic(2, width, 1, False).to(device) for _ in comparisons]
     rows_a = [torch.from_numpy(c.a_train) for c in comparisons]
     rows_b = [torch.from_numpy(c.b_train) for c in comparisons]
-    plain = lambda: baselines.plain_critic_training(critics, cells, rows_a, rows_b, steps, DEMO_BATCH)  # noqa: E731
-    return {**side_by_side(grouped, plain, repeats), "steps": steps, "splits": 10, "groups": size,
-            "precision": precision}
+    plain = lambda: baselines.plain_critic_training(critics, cells, rows_a, rows_b, steps, batch)  # noqa: E731
+    result = side_by_side(grouped, plain, repeats)
+    return {**result, "steps": steps, "splits": 10, "groups": size, "precision": precision, "width": width,
+            "batch": batch, "seconds_per_critic_step": result["seconds"] / (10 * steps)}
 
 
-def reconstruct(cells: int, repeats: int) -> dict:
+def reconstruct(cells: int, repeats: int, device: torch.device, width: int = DEMO_WIDTH) -> dict:
     """Latent reconstruction of a batch of cells with all its restarts (5), 2 x 20 L-BFGS iterations: all
     problems stepped together (BatchedLBFGS) against torch's L-BFGS one problem at a time."""
     from biogans.evaluate.options import ReconstructOptions
@@ -116,32 +119,34 @@ def reconstruct(cells: int, repeats: int) -> dict:
     from biogans.models import build, spec_for
 
     torch.manual_seed(0)
-    model = build(spec_for("wgangp-sep", ["Alp14"], ngf=DEMO_WIDTH)).eval().requires_grad_(False)
+    model = build(spec_for("wgangp-sep", ["Alp14"], ngf=width)).to(device).eval().requires_grad_(False)
     render = lambda z: model.cells(z, protein=0)  # noqa: E731
-    targets = render(torch.randn(cells, model.nz)).expand(5, -1, -1, -1, -1).contiguous()
-    z = torch.randn(5, cells, model.nz, generator=torch.Generator().manual_seed(1))
+    targets = render(torch.randn(cells, model.nz, device=device)).expand(5, -1, -1, -1, -1).contiguous()
+    z = torch.randn(5, cells, model.nz, generator=torch.Generator().manual_seed(1)).to(device)
     options = ReconstructOptions(outer_steps=2, inner_iterations=20, lr=0.5)
     together = lambda: fit_latents(render, targets, z, slice(0, model.nz), slice(0, 2), options)  # noqa: E731
     alone = lambda: baselines.plain_lbfgs(render, targets, z, 2, 20, 0.5)  # noqa: E731
-    return {**side_by_side(together, alone, repeats), "cells": cells, "restarts": 5}
+    result = side_by_side(together, alone, repeats)
+    return {**result, "cells": cells, "restarts": 5, "width": width,
+            "seconds_per_iteration": result["seconds"] / 40}
 
 
-def neighbours(cells: int, repeats: int) -> dict:
+def neighbours(cells: int, repeats: int, device: torch.device) -> dict:
     """The red-channel neighbour search of 8 proteins x ``cells`` cells (k = 5): blocked, against one full
     distance matrix per protein."""
     from biogans.data.neighbours import nearest
 
-    reds = [torch.rand(cells, 48 * 80, generator=torch.Generator().manual_seed(p)) for p in range(8)]
+    reds = [torch.rand(cells, 48 * 80, generator=torch.Generator().manual_seed(p)).to(device) for p in range(8)]
     queries = [torch.cat(reds[:p] + reds[p + 1:]) for p in range(8)]
     blocked = lambda: [nearest(q, r, 5) for q, r in zip(queries, reds)]  # noqa: E731
     plain = lambda: [baselines.plain_nearest(q, r, 5) for q, r in zip(queries, reds)]  # noqa: E731
     return {**side_by_side(blocked, plain, repeats), "cells": 8 * cells}
 
 
-def peak_gflops(size: int, repeats: int) -> dict:
+def peak_gflops(size: int, repeats: int, device: torch.device) -> dict:
     """The machine's matrix-multiply peak: bfloat16 (seconds) against float32 (baseline_seconds)."""
-    a32 = torch.rand(size, size, generator=torch.Generator().manual_seed(0))
-    b32 = torch.rand(size, size, generator=torch.Generator().manual_seed(1))
+    a32 = torch.rand(size, size, generator=torch.Generator().manual_seed(0)).to(device)
+    b32 = torch.rand(size, size, generator=torch.Generator().manual_seed(1)).to(device)
     a16, b16 = a32.bfloat16(), b32.bfloat16()
     result = side_by_side(lambda: a16 @ b16, lambda: a32 @ b32, repeats)
     flops = 2 * size**3
@@ -149,17 +154,17 @@ def peak_gflops(size: int, repeats: int) -> dict:
             "baseline_gflops": flops / result["baseline_seconds"] / 1e9}
 
 
-def train_gflops(width: int, batch: int, repeats: int) -> dict:
+def train_gflops(width: int, batch: int, repeats: int, device: torch.device) -> dict:
     """The arithmetic rate the training step achieves: FLOPs of one WGAN iteration of the separable DCGAN
     (5 critic steps, 1 generator step; counted by torch, which cannot count the double backward of
     WGAN-GP's penalty) over its time, fast path and plain float32."""
-    trainer = fast_trainer("wgan-sep", width, batch)
+    trainer = fast_trainer("wgan-sep", width, batch, device)
     counter = FlopCounterMode(display=False)
     with counter:
         trainer.step(30)
     flops = counter.get_total_flops()
     fast = median_seconds(lambda: trainer.step(30), repeats)
-    plain_trainer = fast_trainer("wgan-sep", width, batch, precision="float32", channels_last=False)
+    plain_trainer = fast_trainer("wgan-sep", width, batch, device, precision="float32", channels_last=False)
     plain = median_seconds(lambda: plain_trainer.step(30), repeats)
     return {"seconds": fast, "baseline_seconds": plain, "speedup": plain / fast, "gflop": flops / 1e9,
             "gflops": flops / fast / 1e9, "baseline_gflops": flops / plain / 1e9}

@@ -4,17 +4,14 @@ so that a shared machine's changing load biases neither."""
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable
+
+from biogans.device import timed
 
 
 def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    """Median seconds of ``repeats`` calls (each waits for the GPU work it queued)."""
+    return statistics.median(timed(fn) for _ in range(repeats))
 
 
 def side_by_side(fast: Callable[[], object], baseline: Callable[[], object], repeats: int = 5,

@@ -42,18 +42,19 @@ def nearest(queries: torch.Tensor, references: torch.Tensor, k: int,
     queries = queries.to(torch.float32)
     references = references.to(torch.float32)
     ref_sq = references.pow(2).sum(1)
-    best_d = torch.empty(n, k)
-    best_i = torch.empty(n, k, dtype=torch.long)
+    device = queries.device
+    best_d = torch.empty(n, k, device=device)
+    best_i = torch.empty(n, k, dtype=torch.long, device=device)
     for q0 in range(0, n, block_size):
         q = queries[q0:q0 + block_size]
         q_sq = q.pow(2).sum(1, keepdim=True)
-        run_d = torch.full((len(q), k), float("inf"))
-        run_i = torch.zeros((len(q), k), dtype=torch.long)
+        run_d = torch.full((len(q), k), float("inf"), device=device)
+        run_i = torch.zeros((len(q), k), dtype=torch.long, device=device)
         for r0 in range(0, m, block_size):
             d = torch.addmm(q_sq + ref_sq[r0:r0 + block_size], q, references[r0:r0 + block_size].T,
                             alpha=-2.0)
             cand_d = torch.cat([run_d, d], 1)
-            cand_i = torch.cat([run_i, torch.arange(r0, r0 + d.shape[1]).expand(len(q), -1)], 1)
+            cand_i = torch.cat([run_i, torch.arange(r0, r0 + d.shape[1], device=device).expand(len(q), -1)], 1)
             run_d, pos = cand_d.topk(k, dim=1, largest=False, sorted=True)
             run_i = cand_i.gather(1, pos)
         best_d[q0:q0 + block_size] = run_d.clamp_min(0).sqrt()

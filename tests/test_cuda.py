@@ -1,0 +1,161 @@
+"""The CUDA path: train, resume, sample, C2ST and reconstruction on a GPU, with the invariants the CPU tests
+check (finite outputs, resume exactness under deterministic settings, bfloat16 within its tolerance,
+grouped critics equal to single ones). Marked ``cuda``; skipped, with the reason shown, without a GPU."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import write_random_store
+from test_c2st import synthetic_comparisons
+from test_reconstruct import NZ, save_tiny_generator, tiny_generator
+from test_train import PROTEINS, tiny_options
+
+from biogans.cli import main
+from biogans.data.options import SplitOptions
+from biogans.data.splits import make_splits
+from biogans.evaluate.c2st import run_c2st
+from biogans.evaluate.options import C2STOptions, ReconstructOptions
+from biogans.evaluate.reconstruct import cell_rmse, reconstruct_cells
+from biogans.ome import read_ome_tiff
+from biogans.train.checkpoints import load_generator
+from biogans.train.loop import train
+
+# cuBLAS reads this when its first handle is made: deterministic matrix products for the resume test.
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+pytestmark = [
+    pytest.mark.cuda,
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine"),
+]
+
+
+@pytest.fixture
+def deterministic():
+    """Deterministic GPU kernels (cuDNN and the rest), as a resumed run needs to match an uninterrupted one."""
+    torch.use_deterministic_algorithms(True)
+    benchmark, torch.backends.cudnn.benchmark = torch.backends.cudnn.benchmark, False
+    yield
+    torch.use_deterministic_algorithms(False)
+    torch.backends.cudnn.benchmark = benchmark
+
+
+@pytest.fixture
+def store(tmp_path):
+    path = tmp_path / "cells.h5"
+    write_random_store(path, PROTEINS, n=40)
+    return path
+
+
+def _weights(path):
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+@pytest.mark.parametrize("model", ["wgangp-sep", "gan-star"])
+def test_training_on_cuda_is_finite_and_resumes_to_the_same_weights(model, store, tmp_path, deterministic):
+    straight = tmp_path / "straight"
+    options = tiny_options(model, iterations=6, checkpoints=[3, 6], resume_every=3, device="cuda",
+                           precision="float32")
+    train(store, straight, options)
+    log = pd.read_csv(straight / "train_log.csv")
+    assert np.isfinite(log[["loss_critic", "loss_generator"]].to_numpy()).all()
+
+    resumed = tmp_path / "resumed"
+    train(store, resumed, dataclasses.replace(options, iterations=3, checkpoints=(3,)))
+    train(store, resumed, options)  # continues from resume.pt at iteration 3
+    for name in ("generator_3.pt", "generator_6.pt"):
+        expected, again = _weights(straight / name), _weights(resumed / name)
+        assert expected.keys() == again.keys()
+        for key in expected:
+            assert expected[key].device.type == "cpu"  # generator files load anywhere
+            torch.testing.assert_close(again[key], expected[key], rtol=0, atol=0)
+
+
+def test_bfloat16_training_on_cuda_stays_finite_and_moves_the_weights(store, tmp_path):
+    out = tmp_path / "bf16"
+    train(store, out, tiny_options("wgangp-star", device="cuda", precision="bfloat16"))
+    log = pd.read_csv(out / "train_log.csv")
+    assert np.isfinite(log[["loss_critic", "loss_generator", "wasserstein"]].to_numpy()).all()
+    weights = _weights(out / "generator_4.pt")
+    assert all(torch.isfinite(w).all() for w in weights.values() if w.is_floating_point())
+
+
+def test_sample_on_cuda_writes_the_same_cells_as_on_the_cpu(tmp_path):
+    save_tiny_generator(tmp_path / "g.pt", "wgangp-star", PROTEINS)
+    for device in ("cpu", "cuda"):
+        out = tmp_path / f"{device}.ome.tif"
+        assert main(["sample", str(tmp_path / "g.pt"), "--n", "12", "--seed", "3", "--device", device,
+                     "--out", str(out)]) == 0
+    cpu = read_ome_tiff(tmp_path / "cpu.ome.tif")[0]
+    cuda = read_ome_tiff(tmp_path / "cuda.ome.tif")[0]
+    assert cuda.shape == (12, 1 + len(PROTEINS), 48, 80) and np.isfinite(cuda).all()
+    assert 0 <= cuda.min() and cuda.max() <= 1
+    np.testing.assert_allclose(cuda, cpu, atol=2e-3)  # float32 on two devices: rounding only
+
+
+def test_c2st_on_cuda_groups_like_single_critics_and_separates_sets():
+    bank, comparisons = synthetic_comparisons(splits=2, n=40)
+    options = C2STOptions(evaluator="wgangp", steps=100, batch_size=16, ndf=4, passes=2, lr=1e-3, device="cuda",
+                          precision="float32")
+    together = run_c2st(bank, comparisons, options)
+    alone = [run_c2st(bank, [c], dataclasses.replace(options, max_groups=1))[0] for c in comparisons[:2]]
+    for grouped, single in zip(together, alone):
+        assert grouped.score == pytest.approx(single.score, abs=0.05)  # float32 rounding, amplified by training
+    for c, outcome in zip(comparisons, together):
+        assert np.isfinite(outcome.score)
+        assert (outcome.score > 1) == (c.versus == "caps")
+    bfloat16 = run_c2st(bank, comparisons, dataclasses.replace(options, precision="bfloat16"))
+    for c, a, b in zip(comparisons, together, bfloat16):
+        assert b.score == pytest.approx(a.score, abs=1.0)  # the CPU test's tolerance
+        assert (b.score > 1) == (c.versus == "caps")
+
+
+def test_c2st_command_on_cuda(tmp_path):
+    write_random_store(tmp_path / "cells.h5", PROTEINS, n=40)
+    make_splits(tmp_path / "cells.h5", tmp_path / "splits.h5", SplitOptions(n_splits=2))
+    out = tmp_path / "Alp14.csv"
+    assert main(["c2st", "real-vs-real", str(tmp_path / "cells.h5"), str(tmp_path / "splits.h5"), "--protein",
+                 "Alp14", "--steps", "5", "--ndf", "4", "--batch-size", "8", "--passes", "1", "--device", "cuda",
+                 "--precision", "auto", "--out", str(out)]) == 0
+    rows = pd.read_csv(out)
+    assert len(rows) == 2 * len(PROTEINS) and np.isfinite(rows["score"]).all()
+
+
+def test_reconstruction_on_cuda_matches_the_cpu(tmp_path):
+    model = tiny_generator("wgangp-sep", ["Alp14"])
+    g = torch.Generator().manual_seed(1)
+    targets = model.cells(torch.randn(4, NZ, generator=g), protein=0)
+    init = torch.randn(4, 2, NZ, generator=g)
+    options = ReconstructOptions(mode="separable", outer_steps=3, inner_iterations=5, lr=0.5)
+    on_cpu = reconstruct_cells(lambda z: model.cells(z, protein=0), targets, init, options, nz_red=model.nz_red)
+    gpu_model = model.to("cuda")
+    on_gpu = reconstruct_cells(lambda z: gpu_model.cells(z, protein=0), targets.cuda(), init.cuda(), options,
+                               nz_red=gpu_model.nz_red)
+    assert on_gpu.z.device.type == "cuda" and torch.isfinite(on_gpu.rmse).all()
+    assert (on_gpu.rmse.cpu() <= cell_rmse(gpu_model.cells(init[:, 0].cuda(), protein=0), targets.cuda()).cpu()).all()
+    torch.testing.assert_close(on_gpu.rmse.cpu(), on_cpu.rmse, atol=2e-3, rtol=0)
+
+
+def test_reconstruct_command_on_cuda(tmp_path):
+    write_random_store(tmp_path / "cells.h5", ["Alp14", "Arp3"], n=30, seed=5)
+    save_tiny_generator(tmp_path / "g.pt", "wgangp-star", ["Alp14", "Arp3"])
+    assert main(["reconstruct", str(tmp_path / "g.pt"), str(tmp_path / "cells.h5"), str(tmp_path / "out"),
+                 "--n-cells", "4", "--outer-steps", "2", "--inner-iterations", "3", "--restarts", "2",
+                 "--device", "cuda"]) == 0
+    cells = pd.read_csv(tmp_path / "out" / "cells.csv")
+    assert len(cells) == 8 and np.isfinite(cells[["rmse", "nll", "nn_rmse"]].to_numpy()).all()
+    assert load_generator(tmp_path / "g.pt", "cuda").spec["architecture"] == "star"
+
+
+def test_bench_runs_every_case_on_cuda(tmp_path):
+    out = tmp_path / "bench.json"
+    assert main(["bench", "--quick", "--device", "cuda", "--json", str(out)]) == 0
+    results = json.loads(out.read_text())
+    assert results["machine"]["gpu"] and results["machine"]["device"] == "cuda"
+    assert all(r["seconds"] > 0 for r in results["cases"].values())
