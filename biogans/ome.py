@@ -142,13 +142,17 @@ def read_ome_tiff(path: str | os.PathLike) -> tuple[np.ndarray, OmeMetadata, dic
     meta, text = _parse_ome(xml, path)
     try:
         with _broken_offsets(path), tifffile.TiffFile(path) as tif:
-            series = tif.series[0]
-            data = series.asarray().reshape(series.get_shape(False))
-            axes = series.get_axes(False)
+            data = tif.series[0].asarray()
     except BiogansError:
         raise
     except Exception as exc:  # tifffile, codec and OS errors all mean the same thing here
         raise BiogansError(f"{path}: unreadable OME-TIFF image data ({_one_line(exc)})") from None
+    # the axes as the OME-XML declares them (tifffile's own squeezing of length-1 axes differs by version)
+    axes = meta.axes
+    if data.size != math.prod(meta.shape):
+        raise BiogansError(f"{path}: image data of shape {data.shape} does not match the OME dimensions "
+                           f"{axes} {meta.shape}")
+    data = data.reshape(meta.shape)
     kept = [i for i, ax in enumerate(axes) if ax in "TCYX"]
     if sorted(axes[i] for i in kept) != sorted("TCYX") or data.size != np.prod([data.shape[i] for i in kept]):
         raise BiogansError(f"{path}: image of axes {axes} and shape {data.shape} is not a stack of 2-D cells")
