@@ -15,7 +15,9 @@ dots in mitosis; Arp3 actin patches at the growing end(s), medial from anaphase;
 patches plus the contractile ring; Sid2 one SPB dot, two separating dots in mitosis, the
 constricting ring in cytokinesis; Tea1 and Tea4 clustered caps at both ends and MT-tip dots;
 Mkh1 weak tips strongest early in the cycle over cytoplasm; Cki2 a configurable casein
-kinase 1 pattern (cytoplasm, nucleus, cortex, SPB, division site).
+kinase 1 pattern (cytoplasm, nucleus, cortex, SPB, division site). The biology behind these
+patterns, with its published sources and the numbers that are modelling choices, is in
+docs/biology.md.
 """
 
 from biogans.data.simulate.cycle import PHASES
