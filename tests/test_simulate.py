@@ -13,7 +13,7 @@ from scipy import ndimage
 
 from biogans.cli import main
 from biogans.data.options import SimulateOptions
-from biogans.data.simulate import PHASES, PIXEL_SIZE_UM, cells, simulate
+from biogans.data.simulate import PHASES, PIXEL_SIZE_UM, cells, cycle, simulate
 from biogans.data.simulate import run as simulate_run
 from biogans.errors import BiogansError
 from biogans.proteins import ALL_PROTEINS
@@ -186,7 +186,7 @@ def test_cells_rarely_touch_and_some_are_cut(tmp_path):
 
 def test_population_follows_an_asynchronous_culture():
     rng = np.random.default_rng(0)
-    ages = cells.sample_age(rng, 200_000)
+    ages = cycle.sample_age(rng, 200_000)
     # Density 2 ln2 2^-a: fraction older than a is 2^(1-a) - 1.
     for a in (0.34, 0.82, 0.9):
         assert np.mean(ages > a) == pytest.approx(2 ** (1 - a) - 1, abs=0.005)
@@ -205,7 +205,7 @@ def test_population_follows_an_asynchronous_culture():
         if cell.phase == "monopolar":
             assert cell.tip_activity[1] == 0 and len(cell.spbs) == 1
         elif cell.phase == "bipolar":
-            assert cell.length >= cells.NETO_MIN_LENGTH_UM and min(cell.tip_activity) > 0
+            assert cell.length >= cycle.NETO_MIN_LENGTH_UM and min(cell.tip_activity) > 0
             assert len(cell.spbs) == 1
         elif cell.phase == "mitosis":
             assert cell.spindle and len(cell.spbs) == 2 and len(cell.mt_ends) == 0

@@ -4,19 +4,13 @@ Every structure that several proteins mark (spindle pole bodies, spindle, microt
 actin patches, cell-end clusters, contractile ring, septum, nuclei) is sampled here, once per
 cell, so that all proteins rendered for one cell are mutually consistent: Sid2's SPB dots sit
 where Alp14's spindle ends, Arp3 and Fim1 mark the same actin patches, Tea1 and Tea4 the same
-cell-end clusters.
+cell-end clusters. The cycle itself (age, length, phase, tip growth) is in ``cycle``.
 
 Coordinates are in micrometres in the cell's own frame: ``u`` along the long axis (0 at the
 cell centre, the two ends at ``u = +-length / 2``), ``v`` across it in the image plane, ``z``
 along the optical axis (0 at the cell's mid-plane). Facts and their sources are in
-/work/shared/biology.md (keys such as [MN] refer to it).
-
-Phase vocabulary (the ``phase`` column of the ground-truth tables):
-
-- ``monopolar``: interphase before NETO; only the old end grows.
-- ``bipolar``: interphase after NETO (new-end take-off); both ends grow.
-- ``mitosis``: from SPB separation to spindle breakdown; tip growth fades and stops.
-- ``cytokinesis``: ring constriction, septation and daughter separation; no tip growth.
+docs/biology.md (keys such as [PT] refer to its references); the numbers that are modelling
+choices are marked there.
 """
 
 from __future__ import annotations
@@ -25,31 +19,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-PHASES: tuple[str, ...] = ("monopolar", "bipolar", "mitosis", "cytokinesis")
-INTERPHASE: tuple[str, ...] = PHASES[:2]
+from biogans.data.simulate import cycle
+from biogans.data.simulate.cycle import INTERPHASE
 
-# --------------------------------------------------------------------------- cell cycle
-#: New-end take-off: not before this age, and not before the cell reaches NETO_MIN_LENGTH [MN].
-NETO_AGE = 0.34
-NETO_MIN_LENGTH_UM = 9.5
-#: After NETO the total elongation rate rises by about 35% [MN].
-NETO_RATE_GAIN = 1.35
-#: Mitosis and cytokinesis fill the last 18% of the cycle (biology.md: 10-20%), which puts
-#: about 13% of an asynchronous population in them: ~6% mitosis, ~7% cytokinesis.
-MITOSIS_AGE = 0.82
-CYTOKINESIS_AGE = 0.90
+# --------------------------------------------------------------------------- shape
 #: Length at division (~14 um [PT][BN1]); daughters are born at half of it (~7 um).
 DIVISION_LENGTH_UM = (14.0, 0.6)  # mean, sd
 #: Diameter 3.74 +- 0.15 um, nearly constant along the rod [BN2].
 WIDTH_UM = (3.74, 0.15)
 WIDTH_RANGE_UM = (3.2, 4.3)
-#: Relative Bgs4/growth activity of the new end once bipolar: NETO adds ~35% to the elongation
-#: of the old end [MN], so the new end is the weaker of the two growing ends.
-NEW_END_ACTIVITY = 0.6
 
 # --------------------------------------------------------------------------- structures
-#: Nuclear volume ~8% of cell volume (constant nuclear/cell volume ratio; an assumption, not in
-#: biology.md), i.e. a ~2.4 um nucleus in a 10 um cell.
+#: Nuclear volume ~8% of cell volume, a constant nuclear/cell volume ratio [NN07], i.e. a ~2.4 um
+#: nucleus in a 10 um cell; a daughter nucleus has half the volume of the G2 nucleus.
 NUCLEUS_VOLUME_FRACTION = 0.08
 #: Interphase microtubule bundles along the long axis: 3-5 [PT]; each has a plus end growing
 #: towards either cell end, and a plus end is growing (carrying +TIPs) with this probability.
@@ -62,8 +44,16 @@ PATCH_TIP_DECAY_UM = 1.0
 #: Tea1/Tea4 cell-end clusters per end: 3 + Poisson(4) [DOD13][BICHO].
 TIP_CLUSTERS = (3, 4)
 #: Mitosis sub-stages, as fractions of the mitotic period: SPBs separate at 0, anaphase B starts
-#: at ANAPHASE and the contractile ring is assembled by then ([DP]: 10-15 min after SPB separation).
+#: at ANAPHASE and the contractile ring is assembled by then (within ~10 min of SPB separation [WU03]).
 ANAPHASE = 0.35
+#: Spindle length (um): SPINDLE_START_UM when the SPBs separate, growing to SPINDLE_ANAPHASE_UM by
+#: anaphase B, then elongating along the axis until its poles are SPINDLE_END_GAP_UM short of the
+#: cell end nearer to the division plane (full_spindle_length).
+SPINDLE_START_UM = 1.0
+SPINDLE_ANAPHASE_UM = 2.5
+SPINDLE_END_GAP_UM = 0.6
+#: A daughter nucleus's centre trails its SPB by this fraction of the daughter nucleus's radius.
+NUCLEUS_TRAIL = 0.7
 #: Cytokinesis sub-stages: the ring constricts and the septum grows inward until SEPTUM_CLOSED;
 #: the daughters start to separate (a furrow at the septum) from SEPARATION.
 SEPTUM_CLOSED = 0.6
@@ -110,35 +100,6 @@ def surface_radius(length: float, radius: float, u: np.ndarray) -> np.ndarray:
     return np.sqrt(np.maximum(radius * radius - beyond * beyond, 0.0))
 
 
-def sample_age(rng: np.random.Generator, size: int | None = None) -> float | np.ndarray:
-    """Cycle age of cells drawn from an exponentially growing (asynchronous) culture.
-
-    The age density is 2 ln 2 * 2^-age on [0, 1); inverting its CDF 2 (1 - 2^-age) gives the draw.
-    """
-    return -np.log2(1.0 - rng.random(size) / 2.0)
-
-
-def growth_curve(age: float, birth_length: float, division_length: float) -> tuple[float, float]:
-    """Length at ``age`` and the age of NETO, for tip growth that speeds up by NETO_RATE_GAIN.
-
-    Growth is linear at rate r before NETO and NETO_RATE_GAIN * r after it, stops at mitosis, and
-    reaches ``division_length`` at MITOSIS_AGE. NETO happens at NETO_AGE or, for a cell still
-    shorter than NETO_MIN_LENGTH_UM then, when it reaches that length.
-    """
-    k, a_m = NETO_RATE_GAIN, MITOSIS_AGE
-    extension = division_length - birth_length
-    rate = extension / (NETO_AGE + k * (a_m - NETO_AGE))
-    neto_age = NETO_AGE
-    if birth_length + rate * NETO_AGE < NETO_MIN_LENGTH_UM:
-        # NETO waits for the length threshold: solve for the rate with NETO at that length.
-        short = NETO_MIN_LENGTH_UM - birth_length
-        rate = (extension - short * (1 - k)) / (k * a_m)
-        neto_age = min(short / rate, a_m)
-    after_neto = min(max(age - neto_age, 0.0), a_m - neto_age)
-    length = birth_length + rate * min(age, neto_age) + k * rate * after_neto
-    return length, neto_age
-
-
 def _surface_point(cell_length: float, radius: float, u: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Points on the cell surface at axial positions ``u``, at random azimuths around the axis."""
     r = surface_radius(cell_length, radius, u)
@@ -157,6 +118,26 @@ def _tip_points(cell_length: float, radius: float, end: np.ndarray, depth: np.nd
 def _nucleus_radius(length: float, radius: float, fraction: float = NUCLEUS_VOLUME_FRACTION) -> float:
     volume = np.pi * radius**2 * (length - 2 * radius) + 4 / 3 * np.pi * radius**3
     return float((3 * fraction * volume / (4 * np.pi)) ** (1 / 3))
+
+
+def daughter_nucleus_radius(nucleus_radius: float) -> float:
+    """Radius of each daughter nucleus: half the volume of the G2 nucleus of radius ``nucleus_radius``."""
+    return nucleus_radius / 2 ** (1 / 3)
+
+
+def full_spindle_length(length: float, division_u: float) -> float:
+    """Spindle length at the end of anaphase B, when the division plane is at ``division_u``: its poles
+    are SPINDLE_END_GAP_UM short of the cell end nearer to the plane."""
+    return 2 * (length / 2 - abs(division_u) - SPINDLE_END_GAP_UM)
+
+
+def spindle_length(progress: float, length: float, division_u: float) -> float:
+    """Spindle length at ``progress`` through mitosis: SPINDLE_START_UM -> SPINDLE_ANAPHASE_UM until
+    ANAPHASE, then linearly to full_spindle_length at the end of mitosis."""
+    if progress < ANAPHASE:
+        return SPINDLE_START_UM + (SPINDLE_ANAPHASE_UM - SPINDLE_START_UM) * progress / ANAPHASE
+    full = full_spindle_length(length, division_u)
+    return SPINDLE_ANAPHASE_UM + (full - SPINDLE_ANAPHASE_UM) * (progress - ANAPHASE) / (1 - ANAPHASE)
 
 
 def _mt_plus_ends(rng: np.random.Generator, nucleus: np.ndarray, bounds: tuple[float, float],
@@ -187,30 +168,6 @@ def _random_direction(rng: np.random.Generator) -> np.ndarray:
     return d / np.linalg.norm(d)
 
 
-def _phase(age: float, neto_age: float) -> tuple[str, float]:
-    """The phase at ``age`` and the progress through it (mitosis and cytokinesis only)."""
-    if age < neto_age:
-        return "monopolar", 0.0
-    if age < MITOSIS_AGE:
-        return "bipolar", 0.0
-    if age < CYTOKINESIS_AGE:
-        return "mitosis", (age - MITOSIS_AGE) / (CYTOKINESIS_AGE - MITOSIS_AGE)
-    return "cytokinesis", (age - CYTOKINESIS_AGE) / (1.0 - CYTOKINESIS_AGE)
-
-
-def _tip_activity(phase: str, progress: float) -> tuple[float, float]:
-    """Growth at the (old, new) end [MN]: old end only before NETO, both after; it fades in
-    mitosis and stops while the cell divides [CDC42]."""
-    if phase == "monopolar":
-        return 1.0, 0.0
-    if phase == "bipolar":
-        return 1.0, NEW_END_ACTIVITY
-    if phase == "mitosis":
-        fade = max(0.0, 1.0 - progress / 0.5)
-        return fade, NEW_END_ACTIVITY * fade
-    return 0.0, 0.0
-
-
 def _interphase(rng: np.random.Generator, length: float, radius: float, nucleus: np.ndarray) -> dict:
     """One nucleus with one SPB on its envelope, and 3-5 MT bundles through it [PT]."""
     spb = np.array([nucleus[0], nucleus[1], 0.0]) + nucleus[2] * _random_direction(rng)
@@ -221,25 +178,20 @@ def _interphase(rng: np.random.Generator, length: float, radius: float, nucleus:
 
 def _mitosis(rng: np.random.Generator, progress: float, length: float, radius: float,
              nucleus: np.ndarray) -> dict:
-    """Closed mitosis: two SPBs joined by a spindle (1 -> 2.5 um) that elongates along the axis
-    in anaphase B, carrying the daughter nuclei; the contractile ring exists from anaphase [DP]."""
+    """Closed mitosis [OKA]: two SPBs joined by a spindle (spindle_length) that elongates along the
+    axis in anaphase B, carrying the daughter nuclei; the contractile ring exists from anaphase [WU03]."""
     division_u, nucleus_v, nucleus_r = nucleus
-    daughter_r = nucleus_r / 2 ** (1 / 3)
-    max_spindle = 2 * (length / 2 - abs(division_u) - 0.6)
-    if progress < ANAPHASE:
-        spindle_length = 1.0 + 1.5 * progress / ANAPHASE
-        tilt = np.deg2rad(rng.normal(0, 15))
-    else:
-        spindle_length = 2.5 + (max_spindle - 2.5) * (progress - ANAPHASE) / (1 - ANAPHASE)
-        tilt = np.deg2rad(rng.normal(0, 3))
+    daughter_r = daughter_nucleus_radius(nucleus_r)
+    spindle = spindle_length(progress, length, division_u)
+    tilt = np.deg2rad(rng.normal(0, 15 if progress < ANAPHASE else 3))
     direction = np.array([np.cos(tilt), np.sin(tilt)])
-    poles = np.array([division_u, nucleus_v]) + np.outer((0.5, -0.5), direction) * spindle_length
+    poles = np.array([division_u, nucleus_v]) + np.outer((0.5, -0.5), direction) * spindle
     structures = {"spbs": np.column_stack([poles, np.zeros(2)]), "spindle": True}
     if progress < ANAPHASE:
         structures["nuclei"] = nucleus[None, :]
     else:
         # Each daughter nucleus trails its SPB towards the middle (a dumbbell early on).
-        inward = np.outer((-1.0, 1.0), direction) * 0.7 * daughter_r
+        inward = np.outer((-1.0, 1.0), direction) * NUCLEUS_TRAIL * daughter_r
         structures["nuclei"] = np.column_stack([poles + inward, np.full(2, daughter_r)])
         structures["ring_radius"] = radius
     return structures
@@ -251,11 +203,10 @@ def _cytokinesis(rng: np.random.Generator, progress: float, length: float, radiu
     SPB) move from the poles to the daughters' middles; the daughters rebuild MT bundles and
     finally start to separate at the septum."""
     division_u, nucleus_v, nucleus_r = nucleus
-    daughter_r = nucleus_r / 2 ** (1 / 3)
+    daughter_r = daughter_nucleus_radius(nucleus_r)
     half = length / 2
-    max_spindle = 2 * (half - abs(division_u) - 0.6)
     side = np.array([1.0, -1.0])
-    pole_u = division_u + side * (max_spindle / 2 - 0.7 * daughter_r)
+    pole_u = division_u + side * (full_spindle_length(length, division_u) / 2 - NUCLEUS_TRAIL * daughter_r)
     middle_u = (division_u + side * half) / 2
     nuclei_u = pole_u + min(progress / 0.5, 1.0) * (middle_u - pole_u)
     structures = {
@@ -280,13 +231,13 @@ def sample_cell(rng: np.random.Generator, age: float | None = None,
                 division_length: float | None = None) -> CellState:
     """Draw one cell of an asynchronous wild-type population (or at a given age / size)."""
     if age is None:
-        age = float(sample_age(rng))
+        age = float(cycle.sample_age(rng))
     if division_length is None:
         division_length = float(rng.normal(*DIVISION_LENGTH_UM))
     width = min(max(rng.normal(*WIDTH_UM), WIDTH_RANGE_UM[0]), WIDTH_RANGE_UM[1])
     radius = width / 2
-    length, neto_age = growth_curve(age, division_length / 2, division_length)
-    phase, progress = _phase(age, neto_age)
+    length, neto_age = cycle.growth_curve(age, division_length / 2, division_length)
+    phase, progress = cycle.phase_at(age, neto_age)
     old_end = 1 if rng.random() < 0.5 else -1
 
     # The G2 nucleus sits near the cell centre; where it sits, the cell will divide.
@@ -303,7 +254,7 @@ def sample_cell(rng: np.random.Generator, age: float | None = None,
         structures.update(_cytokinesis(rng, progress, length, radius, nucleus))
 
     # Cortical actin patches: at the growing end(s) in interphase [MAR], spread over the cortex at
-    # mitotic onset, medial from anaphase to the end of cytokinesis [ARP3M].
+    # mitotic onset, gathered at the cell middle from anaphase to the end of cytokinesis [WU01].
     n_patches = int(rng.poisson(PATCHES_PER_UM * length))
     patches = _sample_patches(rng, n_patches, phase, progress, length, radius, old_end, nucleus[0])
 
@@ -315,7 +266,7 @@ def sample_cell(rng: np.random.Generator, age: float | None = None,
 
     return CellState(
         age=float(age), phase=phase, progress=float(progress), length=float(length),
-        width=float(width), old_end=old_end, tip_activity=_tip_activity(phase, progress),
+        width=float(width), old_end=old_end, tip_activity=cycle.tip_activity(phase, progress),
         patches=patches, tip_clusters=tip_clusters, division_u=float(nucleus[0]),
         red_expression=float(rng.lognormal(0, RED_EXPRESSION_SIGMA)), **structures,
     )

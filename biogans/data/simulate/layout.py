@@ -2,7 +2,8 @@
 
 A 512 x 512 field holds 15-40 cells at random positions and orientations, MIN_GAP_UM apart,
 except newly separated sister cells, which lie end to end and touch (a few % of cells).
-Cells whose centre falls near the edge are cut by the field border.
+Cells whose centre falls near the edge are cut by the field border. These numbers are modelling
+choices (docs/biology.md, section 6).
 """
 
 from __future__ import annotations

@@ -12,7 +12,8 @@ spot and line weights (spindle, ring) the peak across a line, both after the PSF
 ratios are plausible choices, not measurements: SPB dots are many times brighter than the
 cytoplasm (SPB proteins reach ~7500x cytoplasmic concentration, rings ~100x [WP05], diluted
 here by the projection through the cell's depth), rings and caps several times brighter.
-Facts and keys ([OKA] ...) are from /work/shared/biology.md.
+Each protein's pattern and its sources are tabulated in docs/biology.md (keys such as [OKA] refer
+to its references).
 """
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ CKI2_PATTERN: dict[str, float] = {
 
 
 def _mkh1_tip_strength(age: float) -> float:
-    """Mkh1 tip signal peaks around G1/S [KAN], which overlaps cytokinesis and the cycle's start."""
+    """Mkh1 tip signal peaks around G1/S [KAN], which (an assumption) overlaps cytokinesis and the
+    cycle's start."""
     distance = min(age, 1.0 - age)  # cycle distance to the G1/S transition (age ~ 0)
     return 0.2 + 0.8 * float(np.exp(-0.5 * (distance / 0.1) ** 2))
 
@@ -112,7 +114,7 @@ def _sid2(cell: CellState) -> dict[str, float]:
 
 def _tea1(cell: CellState) -> dict[str, float]:
     """Bright caps of clusters at both ends plus faint MT-tip dots; stays cortical in mitosis
-    [SCI][DOD13]."""
+    [BEH][DOD13]."""
     return {"cytoplasm": 0.6, "cap_old": 2.0, "cap_new": 2.0, "tip_cluster": 5.0, "mt_end": 1.0}
 
 

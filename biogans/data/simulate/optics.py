@@ -3,7 +3,8 @@
 The renderer hands over, per channel, the in-focus light (photons per field pixel) and the
 light from structures away from the focal plane (photons per coarse haze bin);
 ``optical_image`` blurs and combines them, ``expose`` turns the result into a camera image.
-Imaging facts and keys are from /work/shared/biology.md, section 4.
+Imaging facts and their sources are in docs/biology.md (keys such as [WAT] refer to its
+references); the numbers that are modelling choices are marked there.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from biogans.proteins import RED
 PIXEL_SIZE_UM = 0.13
 
 #: Gaussian PSF sigma: ~0.21 lambda / NA for NA 1.4 (77 nm for GFP at 510 nm, 92 nm for a red
-#: protein at 610 nm [ORE][WAT]), widened by 20% for a real objective's aberrations.
+#: protein at 610 nm [ZHA][WAT]), widened by 20% for a real objective's aberrations.
 PSF_SIGMA_UM: dict[str, float] = {"red": 0.11, "green": 0.092}
 #: Depth of field: light from z um away from the focal plane is weighted exp(-z^2 / 2 s^2). A
 #: single confocal section would have s ~ 0.4 um; screens of 3-4 um thick yeast cells record a few
@@ -39,9 +40,9 @@ HAZE_BIN = 4
 BACKGROUND_PHOTONS: dict[str, float] = {"red": 8.0, "green": 15.0}
 FLAT_FIELD_FALLOFF = 0.15
 #: Mild photobleaching: each field and channel keeps this fraction of its brightness, uniformly
-#: drawn (the exposure history of the region before the snapshot is unknown) [PB].
+#: drawn (the exposure history of the region before the snapshot is unknown) [RINES].
 BLEACH_RANGE = (0.85, 1.0)
-#: CCD camera (6.45 um pixels): offset, gain and read noise [MOH][ISC].
+#: CCD camera (6.45 um pixels): offset, gain and read noise [WAT][MOH].
 CAMERA_OFFSET_ADU = 100.0
 CAMERA_GAIN_ADU_PER_E = 1.0
 READ_NOISE_E = 6.0

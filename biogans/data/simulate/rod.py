@@ -4,7 +4,8 @@ A cell is a rod (cylinder with hemispherical ends) of the state's length and wid
 the focal plane at a pose (centre in pixels, long-axis angle). The maps say, for each pixel of
 its outline, how much of a structure lies within the depth of field there (``sharp``) and how
 much lies above or below it (out-of-focus haze), from the cell's thickness at that pixel and
-the depth of field (``optics.SECTION_SIGMA_UM``).
+the depth of field (``optics.SECTION_SIGMA_UM``). The sizes below (cap decay, septum thickness)
+are modelling choices, listed with the others in docs/biology.md.
 """
 
 from __future__ import annotations
