@@ -39,6 +39,14 @@ def bfloat16_usable(device: torch.device) -> bool:
     return device.type != "cuda" or torch.cuda.is_bf16_supported()
 
 
+def precision_candidates(precision: str, device: torch.device) -> list[str]:
+    """The precisions to choose among: the one asked for, or for ``auto`` float32 and, where it can run
+    here, bfloat16 (the faster of them is measured on the machine at hand, see :func:`fastest`)."""
+    if precision != "auto":
+        return [precision]
+    return ["float32", "bfloat16"] if bfloat16_usable(device) else ["float32"]
+
+
 Choice = TypeVar("Choice")
 
 

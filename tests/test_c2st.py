@@ -18,10 +18,10 @@ from biogans.data.simulate import simulate
 from biogans.data.splits import make_splits
 from biogans.data.store import CellSet, empty_meta, read_store, write_store
 from biogans.errors import BiogansError
-from biogans.evaluate import c2st
+from biogans.evaluate import critics
 from biogans.evaluate.c2st import Comparison, run_c2st, versus_generated
 from biogans.evaluate.c2st_results import COLUMNS, read_results, summary
-from biogans.evaluate.generated import GeneratedSide, Generator
+from biogans.evaluate.generated import GeneratedSide, GeneratorSource
 from biogans.evaluate.options import C2STOptions
 from biogans.models import build, spec_for
 from biogans.proteins import ALL_PROTEINS
@@ -218,16 +218,16 @@ def test_generated_cells_are_fresh_at_every_step_never_flipped_and_seeded(monkey
         return cells
 
     seen = []
-    original = c2st.critic_input
-    monkeypatch.setattr(c2st, "critic_input", lambda cells: seen.append(cells.clone()) or original(cells))
+    original = critics.critic_input
+    monkeypatch.setattr(critics, "critic_input", lambda cells: seen.append(cells.clone()) or original(cells))
     options = C2STOptions(steps=4, batch_size=8, ndf=4, passes=1, device="cpu", max_groups=2)  # nothing timed
-    first = run_c2st(bank, generated, options, generators=[Generator(render, 8, "3")])
+    first = run_c2st(bank, generated, options, generators=[GeneratorSource(render, 8, "3")])
     training = seen[:options.steps]
     assert all(batch.shape == (8, 2, 2, 16, 32) for batch in training)  # 8 cells, 2 splits' critics
     assert all((batch[:, :, :, 0, 0] == 1).all() and (batch[:, :, :, -1, -1] == -1).all() for batch in training)
     assert not torch.equal(training[0], training[1])  # fresh cells at every step
     assert not torch.equal(training[0][:, 0], training[0][:, 1])  # each split draws its own
-    again = run_c2st(bank, generated, options, generators=[Generator(render, 8, "3")])
+    again = run_c2st(bank, generated, options, generators=[GeneratorSource(render, 8, "3")])
     assert [o.score for o in again] == [o.score for o in first]
 
 

@@ -78,13 +78,8 @@ def c2st_ten_splits(steps: int, repeats: int, device: torch.device, width: int =
     """One ten-split C2ST's critic training (WGAN-GP; by default the demo's critic width and batch): the ten
     critics as biogans runs them (group size and precision measured here first, as every C2ST job does),
     against one split at a time in float32."""
-    from biogans.evaluate.c2st import (
-        Comparison,
-        _fastest_setup,
-        channels_last_cells,
-        evaluator_objective,
-        train_critics,
-    )
+    from biogans.evaluate.c2st import Comparison, _fastest_setup, comparison_rngs
+    from biogans.evaluate.critics import channels_last_cells, evaluator_objective, train_critics
     from biogans.evaluate.options import C2STOptions
     from biogans.models import Critic
 
@@ -99,8 +94,7 @@ def c2st_ten_splits(steps: int, repeats: int, device: torch.device, width: int =
     def grouped() -> None:
         for start in range(0, len(comparisons), size):
             part = comparisons[start:start + size]
-            rngs = [torch.Generator().manual_seed(c.seed(0)) for c in part]
-            train_critics(pixels, part, rngs, evaluator_objective(options), options)
+            train_critics(pixels, part, comparison_rngs(part, 0), evaluator_objective(options), options)
 
     critics = [Critic(2, width, 1, False).to(device) for _ in comparisons]
     rows_a = [torch.from_numpy(c.a_train) for c in comparisons]

@@ -28,7 +28,7 @@ from biogans.device import resolve_device
 from biogans.errors import BiogansError
 from biogans.evaluate.c2st import Comparison, run_c2st, versus_generated
 from biogans.evaluate.c2st_results import mean_over_proteins, result_rows
-from biogans.evaluate.generated import GeneratedSide, Generator
+from biogans.evaluate.generated import GeneratedSide, GeneratorSource
 from biogans.evaluate.options import C2STOptions
 from biogans.proteins import RED
 from biogans.train.checkpoints import load_generator
@@ -163,7 +163,7 @@ def fake_vs_real(generator_paths: Sequence[str | Path], cells_path: str | Path, 
                                              model.iteration) for s in range(splits.n_splits)]
         spans.append((start, len(comparisons), model.conditional))
 
-    generators = [Generator(model.cells, model.nz, f"iteration {model.iteration}") for _, model in models]
+    generators = [GeneratorSource(model.cells, model.nz, f"iteration {model.iteration}") for _, model in models]
     outcomes = run_c2st(bank.tensor(), comparisons, options, source=str(splits_path), generators=generators)
     rows = result_rows(options.evaluator, comparisons, outcomes)
     frames = []
@@ -216,6 +216,6 @@ def all_proteins_vs_truth(generator_path: str | Path, truth_path: str | Path, op
     real_rows = ([rows[h[0]] for h in halves], [rows[h[1]] for h in halves])
     comparisons = [versus_generated(ALL_PROTEINS_GROUP, s, real_rows[0][s], real_rows[1][s], GeneratedSide(0, s),
                                     model.iteration) for s in range(n_splits)]
-    generator = Generator(lambda z: model(z)[:, None], model.nz, f"iteration {model.iteration}")
+    generator = GeneratorSource(lambda z: model(z)[:, None], model.nz, f"iteration {model.iteration}")
     outcomes = run_c2st(bank.tensor(), comparisons, options, source=str(truth_path), generators=[generator])
     return result_rows(options.evaluator, comparisons, outcomes)

@@ -12,11 +12,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 
 from biogans.models.latent import sample_noise
-from biogans.seeds import stable_id
+from biogans.seeds import derived_seed
 
 #: z [B, nz] -> cells [B, V, C, H, W]: V views (one per protein of a conditional model, else one).
 Render = Callable[[torch.Tensor], torch.Tensor]
@@ -25,9 +24,9 @@ STREAMS = ("train", "score", "midpoint")
 
 
 @dataclass(frozen=True)
-class Generator:
-    """One generator as a source of cells: its latent size, how to draw its cells, and a key that names
-    it in the seeds (e.g. its iteration)."""
+class GeneratorSource:
+    """One generator network as a source of cells: its latent size, how to draw its cells, and a key that
+    names it in the seeds (e.g. its iteration)."""
 
     render: Render
     nz: int
@@ -36,10 +35,10 @@ class Generator:
 
 @dataclass(frozen=True)
 class GeneratedSide:
-    """Where a comparison's generated cells come from: generator ``model`` (an index into the job's
-    generators), the split's stream ``split``, and view ``view`` of the generator's output."""
+    """Where a comparison's generated cells come from: ``source`` (an index into the job's generator
+    sources), the split's stream ``split``, and view ``view`` of the generator's output."""
 
-    model: int
+    source: int
     split: int
     view: int = 0
 
@@ -47,17 +46,12 @@ class GeneratedSide:
 class GeneratedCells:
     """Batches of fresh generated cells for a list of comparisons' generated sides."""
 
-    def __init__(self, generators: Sequence[Generator], sides: Sequence[GeneratedSide], seed: int, stream: str,
+    def __init__(self, generators: Sequence[GeneratorSource], sides: Sequence[GeneratedSide], seed: int, stream: str,
                  device: torch.device):
         self.generators, self.sides, self.device = list(generators), list(sides), device
-        sources = list(dict.fromkeys((side.model, side.split) for side in self.sides))
-        self.rngs = {(m, s): torch.Generator().manual_seed(self._seed(seed, self.generators[m].key, s, stream))
-                     for m, s in sources}
-
-    @staticmethod
-    def _seed(seed: int, key: str, split: int, stream: str) -> int:
-        entropy = [seed, stable_id(f"generated {key}"), split, STREAMS.index(stream)]
-        return int(np.random.SeedSequence(entropy).generate_state(1, np.uint64)[0] >> 1)
+        streams = dict.fromkeys((side.source, side.split) for side in self.sides)
+        self.rngs = {(m, s): torch.Generator().manual_seed(
+            derived_seed(seed, f"generated {self.generators[m].key}", s, STREAMS.index(stream))) for m, s in streams}
 
     @torch.no_grad()
     def batch(self, size: int) -> torch.Tensor:
@@ -71,4 +65,4 @@ class GeneratedCells:
             rendered = generator.render(z.to(self.device)).float()
             for s, part in zip(splits, rendered.split(size)):
                 cells[m, s] = part
-        return torch.stack([cells[side.model, side.split][:, side.view] for side in self.sides], 1)
+        return torch.stack([cells[side.source, side.split][:, side.view] for side in self.sides], 1)

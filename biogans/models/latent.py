@@ -11,9 +11,9 @@ from biogans.errors import BiogansError
 from biogans.models.specs import check_spec, nz_red_of
 
 
-def sample_noise(n: int, nz: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """z ~ N(0, I): [n, nz], drawn from ``generator`` for reproducibility."""
-    return torch.randn(n, nz, generator=generator)
+def sample_noise(n: int, nz: int, rng: torch.Generator | None = None) -> torch.Tensor:
+    """z ~ N(0, I): [n, nz], drawn from ``rng`` for reproducibility."""
+    return torch.randn(n, nz, generator=rng)
 
 
 def fixed_noise(model_or_spec: nn.Module | Mapping, n: int = 64, group: int = 8, seed: int = 0) -> torch.Tensor:

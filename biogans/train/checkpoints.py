@@ -121,16 +121,16 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> nn.M
     return model.to(device).eval()
 
 
-def rng_state(generator: torch.Generator) -> dict[str, Any]:
-    """Every random state a training run draws from: its own generator, torch's CPU and CUDA RNGs."""
-    state = {"generator": generator.get_state(), "torch": torch.get_rng_state()}
+def rng_state(rng: torch.Generator) -> dict[str, Any]:
+    """Every random state a training run draws from: its own rng (key "generator"), torch's CPU and CUDA RNGs."""
+    state = {"generator": rng.get_state(), "torch": torch.get_rng_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
 
 
-def restore_rng_state(generator: torch.Generator, state: dict[str, Any]) -> None:
-    generator.set_state(state["generator"])
+def restore_rng_state(rng: torch.Generator, state: dict[str, Any]) -> None:
+    rng.set_state(state["generator"])
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

@@ -4,14 +4,7 @@ Structure as in pytorch/examples' dcgan: for each generator iteration, ``critic_
 updates on real and (detached) fake batches, then one generator update. Every random draw (batches,
 flips, latents, gradient-penalty interpolates) comes from one seeded ``torch.Generator`` whose state
 is saved in ``resume.pt``, so a run resumed on the CPU reaches exactly the weights of an
-uninterrupted one.
-
-Files in the model folder:
-- ``generator_<iter>.pt`` (declared workflow outputs) and ``samples_<iter>.png`` at each checkpoint
-  iteration, ``train_log.csv``, ``train_options.json``;
-- ``resume.pt`` and ``snapshots/`` (copies of the generator files): not declared outputs, so they
-  survive a killed job, whose declared outputs Snakemake deletes. A re-run continues from
-  ``resume.pt`` and restores any generator file already passed.
+uninterrupted one. The run folder's files, and resuming from them, are :mod:`biogans.train.run_files`'.
 """
 
 from __future__ import annotations
@@ -21,10 +14,8 @@ import csv
 import json
 import logging
 import math
-import platform
 import shutil
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -33,27 +24,19 @@ from tqdm import tqdm
 from biogans import __version__
 from biogans.data.loaders import CompositeSampler, JointSampler, PerProteinSampler
 from biogans.data.store import read_store, store_groups
-from biogans.device import autocast, bfloat16_usable, fastest, resolve_device
+from biogans.device import autocast, fastest, precision_candidates, resolve_device
 from biogans.errors import BiogansError
-from biogans.files import atomic_path, output_dir
-from biogans.images import cell_sheet, save_png
+from biogans.files import output_dir
 from biogans.models import build, build_critic
 from biogans.models.latent import fixed_noise, sample_noise
 from biogans.models.zoo import definition, spec_for
-from biogans.train.checkpoints import (
-    RESUME_FORMAT,
-    load_file,
-    restore_rng_state,
-    rng_state,
-    save_file,
-    save_generator,
-)
+from biogans.train.checkpoints import RESUME_FORMAT, restore_rng_state, rng_state, save_file
 from biogans.train.objectives import get_objective
 from biogans.train.options import TrainOptions
+from biogans.train.run_files import LOG_COLUMNS, resume_or_start, truncate_log, write_checkpoint, write_options
 
 log = logging.getLogger(__name__)
 
-LOG_COLUMNS = ("iteration", "loss_critic", "loss_generator", "wasserstein", "seconds")
 #: torch.compile's backend for ``--compile`` (inductor: generated C++/Triton kernels).
 COMPILE_BACKEND = "inductor"
 
@@ -62,7 +45,8 @@ def make_sampler(architecture: str, cells_path: Path, proteins: list[str], batch
                  rng: torch.Generator, neighbours_path: Path | None):
     """The real-batch sampler of a model's architecture: merged proteins for joint models and the parts
     of independent ones, one batch per protein for star-shaped ones, composite cells for multi-channel."""
-    store = read_store(cells_path, groups=_present(cells_path, proteins))
+    check_proteins_present(cells_path, proteins)
+    store = read_store(cells_path, groups=proteins)
     if architecture == "star":
         return PerProteinSampler(store, proteins, batch_size, rng, str(cells_path))
     if architecture == "multichannel":
@@ -75,12 +59,12 @@ def make_sampler(architecture: str, cells_path: Path, proteins: list[str], batch
     return JointSampler(store, proteins, batch_size, rng, str(cells_path))
 
 
-def _present(cells_path: Path, proteins: list[str]) -> list[str]:
+def check_proteins_present(cells_path: Path, proteins: list[str]) -> None:
+    """Refuse a cell store that lacks any of ``proteins``, naming them and what it has."""
     groups = store_groups(cells_path)
     missing = [p for p in proteins if p not in groups]
     if missing:
         raise BiogansError(f"{cells_path}: no cells of {', '.join(missing)} (the store has {', '.join(groups)})")
-    return proteins
 
 
 def training_spec(options: TrainOptions) -> dict:
@@ -148,8 +132,9 @@ class Trainer:
     def _faster_precision(self) -> str:
         """bfloat16 where a critic update of this run's networks is measured faster than in float32 on this
         machine (bf16 is fast on some CPUs and slow on others), on copies of the networks."""
-        if not bfloat16_usable(self.device):
-            return "float32"
+        candidates = precision_candidates("auto", self.device)
+        if len(candidates) == 1:
+            return candidates[0]
         critic, generator = copy.deepcopy(self.critic), copy.deepcopy(self.generator)
         draws = torch.Generator().manual_seed(0)
         groups, channels = generator.critic_layout
@@ -164,7 +149,7 @@ class Trainer:
                     self.objective.critic_loss(critic, real, fake.float(), draws).mean().backward()
             return call
 
-        choice, seconds = fastest({p: critic_update(p) for p in ("float32", "bfloat16")})
+        choice, seconds = fastest({p: critic_update(p) for p in candidates})
         log.info("precision auto: a critic update takes %.1f ms in bfloat16, %.1f ms in float32: %s",
                  seconds["bfloat16"] * 1e3, seconds["float32"] * 1e3, choice)
         return choice
@@ -249,38 +234,14 @@ def train(cells_path: str | Path, out_dir: str | Path, options: TrainOptions, *,
     out_dir, created = output_dir(out_dir)
     try:
         trainer = Trainer(options, sampler, device)
-        start, seconds = _start(trainer, out_dir, options)
-        _write_options(out_dir / "train_options.json", trainer)
-        _truncate_log(out_dir / "train_log.csv", start)
+        start, seconds = resume_or_start(trainer, out_dir, options)
+        write_options(out_dir / "train_options.json", trainer)
+        truncate_log(out_dir / "train_log.csv", start)
         _run(trainer, out_dir, options, start, seconds)
     except BaseException:
         if created and not (out_dir / "resume.pt").exists():
             shutil.rmtree(out_dir, ignore_errors=True)
         raise
-
-
-def _start(trainer: Trainer, out_dir: Path, options: TrainOptions) -> tuple[int, float]:
-    """(iteration, seconds) to start from: the matching resume state's, or 0 after clearing the folder."""
-    resume_path, snapshots = out_dir / "resume.pt", out_dir / "snapshots"
-    state = _matching_resume_state(resume_path, options)
-    if state is None:
-        old = sorted(out_dir.glob("generator_*.pt")) + sorted(out_dir.glob("samples_*.png"))
-        if old:
-            log.warning("%s: starting afresh; removing the previous run's %s", out_dir, ", ".join(p.name for p in old))
-        for path in old:
-            path.unlink()
-        shutil.rmtree(snapshots, ignore_errors=True)
-        return 0, 0.0
-    if options.precision == "auto" and state.get("precision") in ("float32", "bfloat16"):
-        trainer.use_precision(state["precision"])  # the choice of the run being resumed, not this machine's
-    try:
-        trainer.load_state(state)
-    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as exc:
-        raise BiogansError(f"{resume_path}: does not fit this run ({str(exc).splitlines()[0][:200]}); "
-                           "remove it to start afresh") from None
-    _restore_snapshots(snapshots, out_dir)
-    log.info("resuming %s from iteration %d", options.model, state["iteration"])
-    return int(state["iteration"]), float(state["seconds"])
 
 
 def _run(trainer: Trainer, out_dir: Path, options: TrainOptions, start: int, seconds: float) -> None:
@@ -309,73 +270,8 @@ def _run(trainer: Trainer, out_dir: Path, options: TrainOptions, start: int, sec
                 log_file.flush()
                 progress.set_postfix(critic=f"{stats['loss_critic']:.3g}", gen=f"{stats['loss_generator']:.3g}")
             if done in checkpoints:
-                _write_checkpoint(trainer, out_dir, snapshots, done, noise)
+                write_checkpoint(trainer, out_dir, snapshots, done, noise)
             if done % options.resume_every == 0 or done == options.iterations:
                 save_file(resume_path, trainer.state(done, time.perf_counter() - clock))
                 last_resume = done
     log.info("%s: %d iterations in %.1f s", name, options.iterations, time.perf_counter() - clock)
-
-
-def _matching_resume_state(resume_path: Path, options: TrainOptions) -> dict | None:
-    """The resume state in ``resume_path`` if it belongs to this run and is not past its end."""
-    if not resume_path.exists():
-        return None
-    state = load_file(resume_path, RESUME_FORMAT)
-    if state["identity"] != json.dumps(options.identity(), sort_keys=True):
-        log.warning("%s was written with other options; starting afresh", resume_path)
-        return None
-    if state["iteration"] > options.iterations:
-        log.warning("%s is at iteration %d, past the %d asked for; starting afresh",
-                    resume_path, state["iteration"], options.iterations)
-        return None
-    return state
-
-
-def _restore_snapshots(snapshots: Path, out_dir: Path) -> None:
-    """Put back generator files and samples of passed checkpoints (Snakemake deletes a failed job's outputs)."""
-    for snapshot in snapshots.glob("*"):
-        target = out_dir / snapshot.name
-        if not target.exists():
-            with atomic_path(target) as tmp:
-                shutil.copy2(snapshot, tmp)
-
-
-def _write_checkpoint(trainer: Trainer, out_dir: Path, snapshots: Path, iteration: int,
-                      noise: torch.Tensor) -> None:
-    """generator_<iter>.pt and samples_<iter>.png, plus their snapshot copies."""
-    snapshots.mkdir(exist_ok=True)
-    save_generator(snapshots / f"generator_{iteration}.pt", trainer.generator, iteration)
-    trainer.generator.eval()
-    with torch.no_grad():
-        # conditional models: one row per protein, 16 latents; joint models: all 64 latents
-        cells = trainer.generator.cells(noise[:16] if trainer.generator.conditional else noise)
-    save_png(snapshots / f"samples_{iteration}.png", cell_sheet(cells.float()))
-    for name in (f"generator_{iteration}.pt", f"samples_{iteration}.png"):
-        with atomic_path(out_dir / name) as tmp:
-            shutil.copy2(snapshots / name, tmp)
-
-
-def _write_options(path: Path, trainer: Trainer) -> None:
-    info = {
-        "options": asdict(trainer.options),
-        "spec": trainer.spec,
-        "device": str(trainer.device),
-        "precision": trainer.precision,
-        "versions": {"biogans": __version__, "torch": torch.__version__, "python": platform.python_version()},
-        "threads": torch.get_num_threads(),
-    }
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(info, indent=2) + "\n")
-
-
-def _truncate_log(path: Path, start: int) -> None:
-    """Keep the log rows up to the resume iteration (later ones are recomputed); write the header."""
-    rows = []
-    if start and path.exists():
-        with open(path, newline="") as f:
-            rows = [r for r in csv.reader(f)][1:]
-        rows = [r for r in rows if r and int(r[0]) <= start]
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(LOG_COLUMNS)
-        writer.writerows(rows)

@@ -36,9 +36,9 @@ class Objective:
     double_backward: bool = False
 
     def critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor,
-                    generator: torch.Generator | None = None, alpha: torch.Tensor | None = None) -> torch.Tensor:
+                    rng: torch.Generator | None = None, alpha: torch.Tensor | None = None) -> torch.Tensor:
         """Per-group critic loss [G]: the batch means of ``cell_losses`` (plus WGAN-GP's penalty, whose
-        interpolation weights ``alpha`` [B, G] are drawn from ``generator`` when not given)."""
+        interpolation weights ``alpha`` [B, G] are drawn from ``rng`` when not given)."""
         real_losses, fake_losses = self.cell_losses(critic(real), critic(fake))
         return _group_mean(real_losses) + _group_mean(fake_losses)
 
@@ -136,10 +136,10 @@ class WGANGP(Objective):
     critic_batchnorm: bool = False
     double_backward: bool = True
 
-    def critic_loss(self, critic, real, fake, generator=None, alpha=None):
+    def critic_loss(self, critic, real, fake, rng=None, alpha=None):
         real_losses, fake_losses = self.cell_losses(critic(real), critic(fake))
         return (_group_mean(real_losses) + _group_mean(fake_losses)
-                + self.penalty * gradient_penalty(critic, real, fake, real_losses.shape[1], generator, alpha))
+                + self.penalty * gradient_penalty(critic, real, fake, real_losses.shape[1], rng, alpha))
 
     def cell_losses(self, real_scores, fake_scores):
         return -real_scores, fake_scores
@@ -155,12 +155,12 @@ class WGANGP(Objective):
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, groups: int,
-                     generator: torch.Generator | None = None, alpha: torch.Tensor | None = None) -> torch.Tensor:
+                     rng: torch.Generator | None = None, alpha: torch.Tensor | None = None) -> torch.Tensor:
     """Per group, mean over the batch of (|grad critic(x)| - 1)^2 at random interpolates x of real
     and fake (Gulrajani et al. 2017); one interpolation weight per cell and group, ``alpha`` [B, G]
-    or drawn from ``generator``."""
+    or drawn from ``rng``."""
     if alpha is None:
-        alpha = torch.rand(real.shape[0], groups, generator=generator)
+        alpha = torch.rand(real.shape[0], groups, generator=rng)
     return penalty_terms(critic, real, fake, alpha).mean(0)
 
 
