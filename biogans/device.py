@@ -1,5 +1,5 @@
-"""Torch devices, threads and arithmetic: where every command's ``--device``, ``--threads`` and
-``--precision`` take effect, and how a speed choice is measured on the machine at hand."""
+"""Torch devices, threads and arithmetic: where every command's ``--device``, ``--threads``,
+``--precision`` and ``--cuda-graphs`` take effect, and how a speed choice is measured on the machine at hand."""
 
 from __future__ import annotations
 
@@ -29,9 +29,10 @@ def set_threads(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def autocast(device: torch.device, precision: str) -> torch.autocast:
-    """The networks' arithmetic: bfloat16 autocast for ``bfloat16``, plain float32 (disabled) otherwise."""
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
+def autocast(device: torch.device, precision: str, cache: bool = True) -> torch.autocast:
+    """The networks' arithmetic: bfloat16 autocast for ``bfloat16``, plain float32 (disabled) otherwise.
+    ``cache=False`` inside a captured CUDA graph (autocast's weight cache does not survive a capture)."""
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16", cache_enabled=cache)
 
 
 def bfloat16_usable(device: torch.device) -> bool:
@@ -45,6 +46,48 @@ def precision_candidates(precision: str, device: torch.device) -> list[str]:
     if precision != "auto":
         return [precision]
     return ["float32", "bfloat16"] if bfloat16_usable(device) else ["float32"]
+
+
+def graph_candidates(setting: str, device: torch.device) -> list[bool]:
+    """Whether to replay training steps as CUDA graphs: never on the CPU or with ``off``, always with ``on``,
+    and with ``auto`` both, the faster measured on the machine at hand (small networks on a GPU spend
+    their time launching kernels, which a graph replays at once)."""
+    if device.type != "cuda" or setting == "off":
+        return [False]
+    return [True] if setting == "on" else [False, True]
+
+
+class GraphedStep:
+    """A training step (forward, backward, optimiser step; no host synchronisation inside) replayed as a
+    CUDA graph: the first ``warmup`` calls run eagerly on a side stream, as capture requires, the next
+    one captures the step, and every call from then on copies its tensors into the captured inputs and
+    replays it. The step computes the same kernels either way; its outputs are the captured tensors,
+    overwritten by the next call. Optimisers must be made with ``capturable=True``."""
+
+    def __init__(self, step: Callable[..., object], warmup: int = 2):
+        self.step, self.warmup, self.calls = step, warmup, 0
+        self.graph: torch.cuda.CUDAGraph | None = None
+        self.inputs: list[torch.Tensor] = []
+        self.outputs: object = None
+
+    def __call__(self, *inputs: torch.Tensor) -> object:
+        if self.graph is None and self.calls < self.warmup:
+            self.calls += 1
+            side = torch.cuda.Stream()
+            side.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(side):
+                outputs = self.step(*inputs)
+            torch.cuda.current_stream().wait_stream(side)
+            return outputs
+        if self.graph is None:
+            self.inputs = [x.clone() for x in inputs]
+            self.graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(self.graph):
+                self.outputs = self.step(*self.inputs)
+        for static, x in zip(self.inputs, inputs):
+            static.copy_(x, non_blocking=True)
+        self.graph.replay()
+        return self.outputs
 
 
 Choice = TypeVar("Choice")

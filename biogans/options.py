@@ -84,6 +84,17 @@ def precision_option(help: str, **declaration: Any) -> Any:
                   "machine, measured when the job starts", choices=PRECISIONS, **declaration)
 
 
+#: The CUDA graph choices of the commands that train networks.
+CUDA_GRAPHS = ("auto", "on", "off")
+
+
+def cuda_graphs_option(what: str, **declaration: Any) -> Any:
+    """The one CUDA graphs convention: replay ``what`` as CUDA graphs on a GPU (on), never (off), or auto:
+    whichever is faster, measured when the job starts. Ignored on the CPU."""
+    return option("auto", f"replay {what} as CUDA graphs on a GPU: on, off, or auto: the faster, measured when "
+                  "the job starts (ignored on the CPU)", choices=CUDA_GRAPHS, **declaration)
+
+
 def declaration(field: dataclasses.Field) -> Declaration:
     return field.metadata["option"]
 

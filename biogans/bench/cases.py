@@ -18,30 +18,20 @@ from biogans.proteins import MODELLED_PROTEINS
 DEMO_WIDTH, DEMO_BATCH, DEMO_CRITIC_WIDTH = 8, 16, 8
 
 
-class _FixedBatch:
-    """A sampler for :class:`~biogans.train.loop.Trainer` that serves one fixed batch of random cells."""
-
-    def __init__(self) -> None:
-        self.rng = torch.Generator().manual_seed(0)
-        self.batch: torch.Tensor | None = None
-
-    def sample(self) -> torch.Tensor:
-        return self.batch
-
-
 def fast_trainer(model: str, width: int, batch: int, device: torch.device, **settings):
-    """The training loop's own Trainer with the fast settings this machine gets by default (precision
-    measured: bfloat16 where faster; channels-last), fed a fixed batch of random cells."""
+    """The training loop's own Trainer with the fast settings this machine gets by default (precision and
+    CUDA graphs measured; channels-last), fed a fixed batch of random cells."""
+    from biogans.data.loaders import FixedBatch
+    from biogans.models import critic_layout_of, spec_for
     from biogans.train.loop import Trainer
     from biogans.train.options import TrainOptions
 
-    sampler = _FixedBatch()
+    rng = torch.Generator().manual_seed(0)
+    groups, channels = critic_layout_of(spec_for(model, MODELLED_PROTEINS, ngf=width))
+    cells = torch.rand(batch, groups * channels, 48, 80, generator=rng) * 2 - 1
     options = TrainOptions(model=model, proteins=MODELLED_PROTEINS, iterations=1, batch_size=batch, ngf=width,
                            ndf=width, **{"precision": "auto", "channels_last": True, **settings})
-    trainer = Trainer(options, sampler, device)
-    groups, channels = trainer.generator.critic_layout
-    sampler.batch = trainer._layout(torch.rand(batch, groups * channels, 48, 80, generator=sampler.rng) * 2 - 1)
-    return trainer
+    return Trainer(options, FixedBatch(cells, rng), device)
 
 
 def wgangp_iteration(width: int, batch: int, repeats: int, device: torch.device) -> dict:
@@ -76,8 +66,8 @@ def star_step(width: int, batch: int, repeats: int, device: torch.device) -> dic
 def c2st_ten_splits(steps: int, repeats: int, device: torch.device, width: int = DEMO_CRITIC_WIDTH,
                     batch: int = DEMO_BATCH) -> dict:
     """One ten-split C2ST's critic training (WGAN-GP; by default the demo's critic width and batch): the ten
-    critics as biogans runs them (group size and precision measured here first, as every C2ST job does),
-    against one split at a time in float32."""
+    critics as biogans runs them (group size, precision and CUDA graphs measured here first, as every C2ST
+    job does), against one split at a time in float32."""
     from biogans.evaluate.c2st import Comparison, _fastest_setup, comparison_rngs
     from biogans.evaluate.critics import channels_last_cells, evaluator_objective, train_critics
     from biogans.evaluate.options import C2STOptions
@@ -88,20 +78,20 @@ def c2st_ten_splits(steps: int, repeats: int, device: torch.device, width: int =
     comparisons = [Comparison("A", "B", s, *np.split(rng.permutation(512), 4)) for s in range(10)]
     options = C2STOptions(steps=steps, batch_size=batch, ndf=width, device=str(device), precision="auto")
     pixels = channels_last_cells(cells)
-    size, precision = _fastest_setup(pixels, comparisons, options, [])
+    size, precision, graphs = _fastest_setup(pixels, comparisons, options, [])
     options = replace(options, precision=precision)
 
     def grouped() -> None:
         for start in range(0, len(comparisons), size):
             part = comparisons[start:start + size]
-            train_critics(pixels, part, comparison_rngs(part, 0), evaluator_objective(options), options)
+            train_critics(pixels, part, comparison_rngs(part, 0), evaluator_objective(options), options, graphs=graphs)
 
     critics = [Critic(2, width, 1, False).to(device) for _ in comparisons]
     rows_a = [torch.from_numpy(c.a_train) for c in comparisons]
     rows_b = [torch.from_numpy(c.b_train) for c in comparisons]
     plain = lambda: baselines.plain_critic_training(critics, cells, rows_a, rows_b, steps, batch)  # noqa: E731
     result = side_by_side(grouped, plain, repeats)
-    return {**result, "steps": steps, "splits": 10, "groups": size, "precision": precision, "width": width,
+    return {**result, "steps": steps, "splits": 10, "groups": size, "precision": precision, "cuda_graphs": graphs, "width": width,
             "batch": batch, "seconds_per_critic_step": result["seconds"] / (10 * steps)}
 
 

@@ -43,6 +43,16 @@ def _training_cells(store: dict[str, CellSet], protein: str, source: str) -> tup
     return cell_tensor(store[protein]), rows
 
 
+class FixedBatch:
+    """A sampler that serves one batch again and again: for timing a training step, not for training."""
+
+    def __init__(self, batch: torch.Tensor, rng: torch.Generator):
+        self.batch, self.rng = batch, rng
+
+    def sample(self) -> torch.Tensor:
+        return self.batch
+
+
 class JointSampler:
     """2-channel cells of ``proteins`` merged into one set (the paper's joint models; one protein for
     an independent model's part)."""

@@ -19,17 +19,26 @@ Results per comparison:
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
 
-from biogans.device import autocast, fastest, precision_candidates, resolve_device
+from biogans.device import autocast, fastest, graph_candidates, precision_candidates, resolve_device
 from biogans.errors import BiogansError
 from biogans.evaluate.c2st_results import binomial_p_value
-from biogans.evaluate.critics import channels_last_cells, evaluator_objective, train_critics
+from biogans.evaluate.critics import (
+    DRAW_CHUNK,
+    GRAPH_WARMUP,
+    CriticTraining,
+    channels_last_cells,
+    evaluator_objective,
+    train_critics,
+    training_draws,
+)
 from biogans.evaluate.generated import GeneratedCells, GeneratedSide, GeneratorSource
 from biogans.evaluate.options import C2STOptions
 from biogans.evaluate.scoring import held_out, training_midpoints
@@ -39,9 +48,10 @@ log = logging.getLogger(__name__)
 
 #: The ``versus`` of comparisons against generated cells.
 GENERATED = "generated"
-#: Group sizes tried on the CPU, where the fastest depends on the width: grouped convolutions of many
-#: narrow critics beat one call per critic, wide ones lose (their activations leave the caches).
-CPU_GROUP_SIZES = (1, 4, 16)
+#: Group sizes tried (CPU, GPU): the fastest depends on the width and the device: grouped convolutions of
+#: many narrow critics beat one call per critic, wide ones lose (on a CPU their activations leave the
+#: caches; on an H200 ten grouped width-64 critics stepped 1.2x slower than one at a time).
+GROUP_SIZES = {False: (1, 4, 16), True: (1, 4, 16, 64)}
 
 
 @dataclass(frozen=True)
@@ -117,11 +127,11 @@ def run_c2st(bank: torch.Tensor, comparisons: Sequence[Comparison], options: C2S
     pixels = channels_last_cells(bank.to(device))
     if len({c.generated is None for c in comparisons}) > 1:
         raise ValueError("a C2ST job compares real sets or generated sets, not both")
-    size, precision = _fastest_setup(pixels, comparisons, options, generators)
+    size, precision, graphs = _fastest_setup(pixels, comparisons, options, generators)
     options = replace(options, precision=precision)
     outcomes: list[Outcome] = []
     for start in range(0, len(comparisons), size):
-        outcomes += _run_groups(pixels, comparisons[start:start + size], options, generators)
+        outcomes += _run_groups(pixels, comparisons[start:start + size], options, generators, graphs)
     return outcomes
 
 
@@ -139,14 +149,14 @@ def generated_cells(comparisons: Sequence[Comparison], generators: Sequence[Gene
 
 
 def _run_groups(pixels: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions,
-                generators: Sequence[GeneratorSource]) -> list[Outcome]:
+                generators: Sequence[GeneratorSource], graphs: bool = False) -> list[Outcome]:
     objective = evaluator_objective(options)
     rngs = comparison_rngs(comparisons, options.seed)
 
     def fakes(stream: str) -> GeneratedCells | None:
         return generated_cells(comparisons, generators, options.seed, stream, pixels.device)
 
-    critic = train_critics(pixels, comparisons, rngs, objective, options, fakes("train"))
+    critic = train_critics(pixels, comparisons, rngs, objective, options, fakes("train"), graphs)
     critic.eval()
     with autocast(pixels.device, options.precision):
         thresholds = training_midpoints(critic, pixels, comparisons, options.batch_size, fakes("midpoint"))
@@ -156,28 +166,36 @@ def _run_groups(pixels: torch.Tensor, comparisons: Sequence[Comparison], options
 
 
 def _fastest_setup(pixels: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions,
-                   generators: Sequence[GeneratorSource]) -> tuple[int, str]:
-    """Critics per grouped network and precision: as asked, else the pair whose critic step is measured
-    fastest per critic on this machine (group sizes on the CPU; all groups at once on a GPU)."""
+                   generators: Sequence[GeneratorSource]) -> tuple[int, str, bool]:
+    """Critics per grouped network, precision and CUDA graphs: as asked, else the setup whose critic step is
+    measured fastest per critic on this machine (grouping wins for narrow critics, loses for wide ones)."""
+    device = pixels.device
     if options.max_groups:
         sizes = [min(options.max_groups, len(comparisons))]
-    elif pixels.device.type == "cpu":
-        sizes = sorted({min(n, len(comparisons)) for n in CPU_GROUP_SIZES})
     else:
-        sizes = [len(comparisons)]
-    precisions = precision_candidates(options.precision, pixels.device)
-    if len(sizes) * len(precisions) == 1:
-        return sizes[0], precisions[0]
+        sizes = sorted({min(n, len(comparisons)) for n in GROUP_SIZES[device.type == "cuda"]})
+    setups = [(n, p, g) for n in sizes for p in precision_candidates(options.precision, device)
+              for g in graph_candidates(options.cuda_graphs, device)]
+    if len(setups) == 1:
+        return setups[0]
+    _, seconds = fastest({setup: _probe_step(pixels, comparisons, options, generators, *setup) for setup in setups})
+    per_critic = {setup: t / setup[0] for setup, t in seconds.items()}
+    size, precision, graphs = min(per_critic, key=per_critic.get)
+    log.info("critics per grouped network: %d, %s%s (ms per critic step: %s)", size, precision,
+             ", CUDA graphs" if graphs else "", ", ".join(f"{n} {p}{' graphed' * g}: {t * 1e3:.2f}"
+                                                          for (n, p, g), t in per_critic.items()))
+    return size, precision, graphs
 
-    def critic_step(size: int, precision: str):
-        part = comparisons[:size]
-        fakes = generated_cells(part, generators, options.seed, "train", pixels.device)
-        rngs, one_step = comparison_rngs(part, options.seed), replace(options, steps=1, precision=precision)
-        return lambda: train_critics(pixels, part, rngs, evaluator_objective(options), one_step, fakes)
 
-    _, seconds = fastest({(n, p): critic_step(n, p) for n in sizes for p in precisions})
-    per_critic = {(n, p): t / n for (n, p), t in seconds.items()}
-    size, precision = min(per_critic, key=per_critic.get)
-    log.info("critics per grouped network: %d, %s (ms per critic step: %s)", size, precision,
-             ", ".join(f"{n} {p}: {t * 1e3:.2f}" for (n, p), t in per_critic.items()))
-    return size, precision
+def _probe_step(pixels: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions,
+                generators: Sequence[GeneratorSource], size: int, precision: str, graphs: bool) -> Callable[[], None]:
+    """One critic update of the first ``size`` comparisons in this setup, to be timed; warmed up first, so
+    that a graph is captured before the timing."""
+    part, probe = comparisons[:size], replace(options, steps=DRAW_CHUNK, precision=precision)
+    rngs = comparison_rngs(part, options.seed)
+    fakes = generated_cells(part, generators, options.seed, "train", pixels.device)
+    training = CriticTraining(pixels, part, rngs, evaluator_objective(probe), probe, fakes, graphs)
+    draws = itertools.cycle(list(training_draws(part, rngs, probe, pixels.device)))
+    for _ in range(GRAPH_WARMUP + 1 if graphs else 0):
+        training.step(*next(draws))
+    return lambda: training.step(*next(draws))

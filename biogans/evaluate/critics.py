@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from biogans.device import autocast
+from biogans.device import GraphedStep, autocast
 from biogans.evaluate.generated import GeneratedCells
 from biogans.evaluate.options import C2STOptions
 from biogans.models import Critic
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 #: Training steps whose random draws each group makes at once (fixed: independent of the group count).
 DRAW_CHUNK = 32
+#: Eager calls before a CUDA graph of the critic update is captured.
+GRAPH_WARMUP = 2
 
 
 def evaluator_objective(options: C2STOptions) -> Objective:
@@ -49,26 +51,51 @@ def new_critics(channels: int, height: int, width: int, rngs: Sequence[torch.Gen
     return critic
 
 
+class CriticTraining:
+    """The grouped critic of a list of comparisons, its optimiser, and its update step: eager, or replayed
+    as a CUDA graph (``graphs``; the same computation, without the launch cost of many small kernels)."""
+
+    def __init__(self, pixels: torch.Tensor, comparisons: Sequence[Comparison], rngs: Sequence[torch.Generator],
+                 objective: Objective, options: C2STOptions, fakes: GeneratedCells | None = None,
+                 graphs: bool = False):
+        _, height, width, channels = pixels.shape
+        critic = new_critics(channels, height, width, rngs, options.ndf, objective.critic_batchnorm)
+        self.critic = critic.to(pixels.device, pixels.dtype, memory_format=torch.channels_last).train()
+        # optimiser state on the GPU, graphed or not: the same arithmetic either way
+        self.optimizer = objective.critic_optimizer(self.critic.parameters(), capturable=pixels.device.type == "cuda")
+        self.pixels, self.objective, self.options, self.fakes = pixels, objective, options, fakes
+        self.graphs = graphs
+        self._update = GraphedStep(self.update, GRAPH_WARMUP) if graphs else self.update
+
+    def step(self, rows_a: torch.Tensor, rows_b: torch.Tensor, flips: torch.Tensor, alpha: torch.Tensor) -> None:
+        """One update on one step's draws (:func:`training_draws`), with fresh latents for generated sets."""
+        latents = self.fakes.latents(len(rows_b)) if self.fakes is not None else []
+        self._update(rows_a, rows_b, flips, alpha, *latents)
+
+    def update(self, rows_a: torch.Tensor, rows_b: torch.Tensor, flips: torch.Tensor, alpha: torch.Tensor,
+               *latents: torch.Tensor) -> None:
+        """Gather (or generate) the batches, and one optimiser step on the summed critic loss."""
+        a = gather_cells(self.pixels, rows_a, flips[:2])
+        with autocast(self.pixels.device, self.options.precision, cache=not self.graphs):
+            b = gather_cells(self.pixels, rows_b, flips[2:]) if self.fakes is None \
+                else critic_input(self.fakes.render(latents))
+            loss = self.objective.critic_loss(self.critic, a, b, alpha=alpha).sum()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.objective.after_critic_step(self.critic)
+
+
 def train_critics(pixels: torch.Tensor, comparisons: Sequence[Comparison], rngs: Sequence[torch.Generator],
-                  objective: Objective, options: C2STOptions, fakes: GeneratedCells | None = None) -> Critic:
+                  objective: Objective, options: C2STOptions, fakes: GeneratedCells | None = None,
+                  graphs: bool = False) -> Critic:
     """``options.steps`` critic updates on batches of the training halves (with replacement, random flips)
     or, for generated sets, of fresh generated cells (``fakes``, never flipped); ``pixels``: the bank as
-    :func:`channels_last_cells`."""
-    _, height, width, channels = pixels.shape
-    critic = new_critics(channels, height, width, rngs, options.ndf, objective.critic_batchnorm)
-    critic = critic.to(pixels.device, pixels.dtype, memory_format=torch.channels_last)
-    optimizer = objective.critic_optimizer(critic.parameters())
-    critic.train()
-    for rows_a, rows_b, flips, alpha in training_draws(comparisons, rngs, options, pixels.device):
-        a = gather_cells(pixels, rows_a, flips[:2])
-        with autocast(pixels.device, options.precision):
-            b = gather_cells(pixels, rows_b, flips[2:]) if fakes is None else critic_input(fakes.batch(len(rows_b)))
-            loss = objective.critic_loss(critic, a, b, alpha=alpha).sum()
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        objective.after_critic_step(critic)
-    return critic
+    :func:`channels_last_cells`; ``graphs``: replay the update as a CUDA graph."""
+    training = CriticTraining(pixels, comparisons, rngs, objective, options, fakes, graphs)
+    for draws in training_draws(comparisons, rngs, options, pixels.device):
+        training.step(*draws)
+    return training.critic
 
 
 def training_draws(comparisons: Sequence[Comparison], rngs: Sequence[torch.Generator],

@@ -53,16 +53,27 @@ class GeneratedCells:
         self.rngs = {(m, s): torch.Generator().manual_seed(
             derived_seed(seed, f"generated {self.generators[m].key}", s, STREAMS.index(stream))) for m, s in streams}
 
+    def latents(self, size: int) -> list[torch.Tensor]:
+        """``size`` fresh latents for each stream, drawn on the CPU from its rng: one tensor per generator
+        that has streams, [streams * size, nz], on the device."""
+        return [torch.cat([sample_noise(size, generator.nz, self.rngs[m, s]) for s in self._splits(m)]).to(self.device)
+                for m, generator in enumerate(self.generators) if self._splits(m)]
+
     @torch.no_grad()
-    def batch(self, size: int) -> torch.Tensor:
-        """``size`` fresh cells for every side: [size, G, C, H, W] (G sides, in their order)."""
+    def render(self, latents: Sequence[torch.Tensor]) -> torch.Tensor:
+        """The cells of :meth:`latents`' output for every side: [size, G, C, H, W] (G sides, in their order)."""
         cells = {}
-        for m, generator in enumerate(self.generators):
-            splits = [s for (model, s) in self.rngs if model == m]
-            if not splits:
-                continue
-            z = torch.cat([sample_noise(size, generator.nz, self.rngs[m, s]) for s in splits])
-            rendered = generator.render(z.to(self.device)).float()
-            for s, part in zip(splits, rendered.split(size)):
+        used = [m for m in range(len(self.generators)) if self._splits(m)]
+        for m, z in zip(used, latents):
+            splits = self._splits(m)
+            rendered = self.generators[m].render(z).float()
+            for s, part in zip(splits, rendered.split(len(z) // len(splits))):
                 cells[m, s] = part
         return torch.stack([cells[side.source, side.split][:, side.view] for side in self.sides], 1)
+
+    def batch(self, size: int) -> torch.Tensor:
+        """``size`` fresh cells for every side: [size, G, C, H, W] (G sides, in their order)."""
+        return self.render(self.latents(size))
+
+    def _splits(self, source: int) -> list[int]:
+        return [s for (m, s) in self.rngs if m == source]

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from biogans.options import check_options, device_option, option, precision_option, seed_option
+from biogans.options import (
+    check_options,
+    cuda_graphs_option,
+    device_option,
+    option,
+    precision_option,
+    seed_option,
+)
 from biogans.validation import MAX_WIDTH
 
 EVALUATORS = ("gan", "wgan", "wgangp")
@@ -35,6 +42,7 @@ class C2STOptions:
     seed: int = seed_option("seed of critics, batches and generated cells", config="c2st.seed")
     device: str = device_option(config="c2st.device")
     precision: str = precision_option("arithmetic of the critics and generators", config="c2st.precision")
+    cuda_graphs: str = cuda_graphs_option("the critic updates")
 
     def __post_init__(self) -> None:
         check_options(self)

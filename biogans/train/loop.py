@@ -9,22 +9,23 @@ uninterrupted one. The run folder's files, and resuming from them, are :mod:`bio
 
 from __future__ import annotations
 
-import copy
 import csv
 import json
 import logging
 import math
 import shutil
 import time
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from biogans import __version__
-from biogans.data.loaders import CompositeSampler, JointSampler, PerProteinSampler
+from biogans.data.loaders import CompositeSampler, FixedBatch, JointSampler, PerProteinSampler
 from biogans.data.store import read_store, store_groups
-from biogans.device import autocast, fastest, precision_candidates, resolve_device
+from biogans.device import GraphedStep, autocast, fastest, graph_candidates, precision_candidates, resolve_device
 from biogans.errors import BiogansError
 from biogans.files import output_dir
 from biogans.models import build, build_critic
@@ -39,6 +40,8 @@ log = logging.getLogger(__name__)
 
 #: torch.compile's backend for ``--compile`` (inductor: generated C++/Triton kernels).
 COMPILE_BACKEND = "inductor"
+#: Eager iterations before a CUDA graph of the training iteration is captured.
+GRAPH_WARMUP = 2
 
 
 def make_sampler(architecture: str, cells_path: Path, proteins: list[str], batch_size: int,
@@ -94,19 +97,20 @@ class Trainer:
         if options.channels_last:
             self.generator.to(memory_format=torch.channels_last)
             self.critic.to(memory_format=torch.channels_last)
-        self.opt_generator = self.objective.generator_optimizer(self.generator.parameters())
-        self.opt_critic = self.objective.critic_optimizer(self.critic.parameters())
-        self.sampler = sampler
-        self.rng = sampler.rng
-        self.device = device
-        self.use_precision(options.precision if options.precision != "auto" else self._faster_precision())
+        self.sampler, self.rng, self.device = sampler, sampler.rng, device
+        precision, self.graphs = self._fastest_setup()
+        capturable = device.type == "cuda"  # optimiser state on the GPU: the same arithmetic eager or graphed
+        self.opt_generator = self.objective.generator_optimizer(self.generator.parameters(), capturable)
+        self.opt_critic = self.objective.critic_optimizer(self.critic.parameters(), capturable)
+        self.use_precision(precision)
         #: the networks whose forward passes run compiled (``--compile``)
         self.compiled: list[str] = self._compile() if options.compile else []
+        self._graphed: dict[int, GraphedStep] = {}
 
     def use_precision(self, precision: str) -> None:
         """float32, or bfloat16 autocast around the networks' forward passes and losses."""
         self.precision = precision
-        self.autocast = autocast(self.device, precision)
+        self.autocast = autocast(self.device, precision, cache=not self.graphs)
 
     def _compile(self) -> list[str]:
         """torch.compile the networks' forward passes (the critic's only without a double backward, which
@@ -129,54 +133,78 @@ class Trainer:
                             name, str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
         return compiled
 
-    def _faster_precision(self) -> str:
-        """bfloat16 where a critic update of this run's networks is measured faster than in float32 on this
-        machine (bf16 is fast on some CPUs and slow on others), on copies of the networks."""
-        candidates = precision_candidates("auto", self.device)
-        if len(candidates) == 1:
-            return candidates[0]
-        critic, generator = copy.deepcopy(self.critic), copy.deepcopy(self.generator)
+    def _fastest_setup(self) -> tuple[str, bool]:
+        """Precision and CUDA graphs: as asked, else the setup whose iteration (one critic and one generator
+        update, on fresh copies of this run's networks and a random batch) is measured fastest here."""
+        options = self.options
+        graphs = graph_candidates("off" if options.compile else options.cuda_graphs, self.device)  # one or other
+        setups = [(p, g) for p in precision_candidates(options.precision, self.device) for g in graphs]
+        if len(setups) == 1:
+            return setups[0]
+        groups, channels = self.generator.critic_layout
         draws = torch.Generator().manual_seed(0)
-        groups, channels = generator.critic_layout
-        shape = (self.options.batch_size, groups * channels, self.spec["height"], self.spec["width"])
-        real = self._layout((torch.rand(shape, generator=draws) * 2 - 1).to(self.device))
-        z = sample_noise(self.options.batch_size, generator.nz, draws).to(self.device)
+        batch = torch.rand(options.batch_size, groups * channels, self.spec["height"], self.spec["width"],
+                           generator=draws) * 2 - 1
 
-        def critic_update(precision: str):
-            def call():
-                with autocast(self.device, precision):
-                    fake = self._layout(generator.to_critic(generator(z))).detach()
-                    self.objective.critic_loss(critic, real, fake.float(), draws).mean().backward()
-            return call
+        def probe(precision: str, graphs: bool):
+            setup = replace(options, precision=precision, cuda_graphs="on" if graphs else "off", critic_steps=1,
+                            compile=False)
+            with torch.random.fork_rng(devices=[]):
+                trainer = Trainer(setup, FixedBatch(batch, draws), self.device)
+            for _ in range(GRAPH_WARMUP + 1 if graphs else 0):
+                trainer.step(30)
+            return lambda: trainer.step(30)
 
-        choice, seconds = fastest({p: critic_update(p) for p in candidates})
-        log.info("precision auto: a critic update takes %.1f ms in bfloat16, %.1f ms in float32: %s",
-                 seconds["bfloat16"] * 1e3, seconds["float32"] * 1e3, choice)
+        choice, seconds = fastest({setup: probe(*setup) for setup in setups})
+        log.info("precision and CUDA graphs auto: an iteration takes %s: %s%s",
+                 ", ".join(f"{t * 1e3:.1f} ms in {p}{' graphed' * g}" for (p, g), t in seconds.items()),
+                 choice[0], ", CUDA graphs" if choice[1] else "")
         return choice
 
     def _layout(self, x: torch.Tensor) -> torch.Tensor:
         """Critic input in the run's memory format."""
         return x.contiguous(memory_format=torch.channels_last) if self.options.channels_last else x
 
-    def _real(self) -> torch.Tensor:
-        return self._layout(self.sampler.sample().to(self.device, non_blocking=True))
-
-    def _fake(self) -> torch.Tensor:
-        z = sample_noise(self.options.batch_size, self.generator.nz, self.rng).to(self.device)
-        return self._layout(self.generator.to_critic(self.generator(z)))
-
     def step(self, iteration: int) -> dict[str, float]:
         """One generator iteration: the scheduled critic updates, then one generator update on the last
-        critic update's fake batch (as the paper's code). Losses are averaged over the critic groups."""
+        critic update's fake batch (as the paper's code); losses averaged over the critic groups. Its random
+        draws are made first, in the order of the updates; the updates run eagerly or, on the regular
+        schedule with ``cuda_graphs``, replayed as a CUDA graph."""
+        steps = self.objective.critic_steps_at(iteration)
+        draws = self._draws(steps)
+        if self.graphs and steps == self.objective.critic_steps:  # WGAN's long warm-up steps run eagerly
+            run = self._graphed.setdefault(steps, GraphedStep(partial(self._updates, steps), GRAPH_WARMUP))
+        else:
+            run = partial(self._updates, steps)
+        real, fake, loss_critic, loss_generator = run(*draws)
+        self._last_batches = (real, fake)
+        return {"loss_critic": loss_critic.item(), "loss_generator": loss_generator.item()}
+
+    def _draws(self, steps: int) -> list[torch.Tensor]:
+        """Per critic update: the real batch, the latents of the fake one, and the loss's own draws (WGAN-GP's
+        interpolation weights), on the device."""
+        groups = self.generator.critic_layout[0]
+        draws = []
+        for _ in range(steps):
+            real = self._layout(self.sampler.sample().to(self.device, non_blocking=True))
+            z = sample_noise(self.options.batch_size, self.generator.nz, self.rng).to(self.device)
+            alpha = self.objective.penalty_weights(len(real), groups, self.rng)
+            draws += [real, z] if alpha is None else [real, z, alpha.to(self.device)]
+        return draws
+
+    def _updates(self, steps: int, *draws: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The critic updates and the generator update of one iteration, from its draws: the last real and
+        fake batches and losses, as tensors (no host synchronisation, so that a CUDA graph can capture it)."""
         self.generator.train()
         self.critic.train()
-        steps = self.objective.critic_steps_at(iteration)
+        per_step = len(draws) // steps
         for step in range(steps):
-            real = self._real()
+            real, z, *alpha = draws[step * per_step:(step + 1) * per_step]
             with torch.set_grad_enabled(step == steps - 1), self.autocast:
-                fake = self._fake()  # the last one keeps its graph for the generator update
+                fake = self._layout(self.generator.to_critic(self.generator(z)))  # the last keeps its graph
             with self.autocast:
-                loss_critic = self.objective.critic_loss(self.critic, real, fake.detach().float(), self.rng).mean()
+                loss_critic = self.objective.critic_loss(self.critic, real, fake.detach().float(),
+                                                         alpha=alpha[0] if alpha else None).mean()
             self.opt_critic.zero_grad(set_to_none=True)
             loss_critic.backward()
             self.opt_critic.step()
@@ -186,8 +214,7 @@ class Trainer:
         self.opt_generator.zero_grad(set_to_none=True)
         loss_generator.backward()
         self.opt_generator.step()
-        self._last_batches = (real, fake.detach())
-        return {"loss_critic": loss_critic.item(), "loss_generator": loss_generator.item()}
+        return real, fake.detach(), loss_critic.detach(), loss_generator.detach()
 
     def wasserstein(self) -> float:
         """The critic's Wasserstein estimate on the last batches (NaN where undefined), mean over groups."""

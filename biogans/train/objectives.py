@@ -50,11 +50,12 @@ class Objective:
     def generator_loss(self, critic: nn.Module, fake: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def critic_optimizer(self, params) -> torch.optim.Optimizer:
+    def critic_optimizer(self, params, capturable: bool = False) -> torch.optim.Optimizer:
+        """The critic's optimiser; ``capturable`` keeps its state on the device, for CUDA graph replay."""
         raise NotImplementedError
 
-    def generator_optimizer(self, params) -> torch.optim.Optimizer:
-        return self.critic_optimizer(params)
+    def generator_optimizer(self, params, capturable: bool = False) -> torch.optim.Optimizer:
+        return self.critic_optimizer(params, capturable)
 
     def critic_steps_at(self, iteration: int) -> int:
         """Critic updates before generator update number ``iteration`` (0-based)."""
@@ -62,6 +63,11 @@ class Objective:
 
     def after_critic_step(self, critic: nn.Module) -> None:
         """Hook after each critic update (WGAN clips the weights here)."""
+
+    def penalty_weights(self, batch: int, groups: int, rng: torch.Generator | None) -> torch.Tensor | None:
+        """The random draws of one critic update's loss made ahead of it ([B, G] interpolation weights for
+        WGAN-GP's penalty, drawn exactly as :meth:`critic_loss` would), or None where it draws none."""
+        return None
 
     def wasserstein(self, real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor | None:
         """The critic's Wasserstein estimate per group, where the objective defines one."""
@@ -84,8 +90,8 @@ class GAN(Objective):
         scores = critic(fake)
         return _group_mean(F.binary_cross_entropy_with_logits(scores, torch.ones_like(scores), reduction="none"))
 
-    def critic_optimizer(self, params):
-        return torch.optim.Adam(params, lr=self.lr, betas=self.betas)
+    def critic_optimizer(self, params, capturable=False):
+        return torch.optim.Adam(params, lr=self.lr, betas=self.betas, capturable=capturable)
 
 
 @dataclass(frozen=True)
@@ -107,8 +113,8 @@ class WGAN(Objective):
     def generator_loss(self, critic, fake):
         return -_group_mean(critic(fake))
 
-    def critic_optimizer(self, params):
-        return torch.optim.RMSprop(params, lr=self.lr)
+    def critic_optimizer(self, params, capturable=False):
+        return torch.optim.RMSprop(params, lr=self.lr, capturable=capturable)
 
     def critic_steps_at(self, iteration):
         if iteration < self.warmup_iterations or iteration % self.boost_every == 0:
@@ -136,6 +142,9 @@ class WGANGP(Objective):
     critic_batchnorm: bool = False
     double_backward: bool = True
 
+    def penalty_weights(self, batch, groups, rng):
+        return torch.rand(batch, groups, generator=rng)
+
     def critic_loss(self, critic, real, fake, rng=None, alpha=None):
         real_losses, fake_losses = self.cell_losses(critic(real), critic(fake))
         return (_group_mean(real_losses) + _group_mean(fake_losses)
@@ -147,8 +156,8 @@ class WGANGP(Objective):
     def generator_loss(self, critic, fake):
         return -_group_mean(critic(fake))
 
-    def critic_optimizer(self, params):
-        return torch.optim.Adam(params, lr=self.lr, betas=self.betas)
+    def critic_optimizer(self, params, capturable=False):
+        return torch.optim.Adam(params, lr=self.lr, betas=self.betas, capturable=capturable)
 
     def wasserstein(self, real_scores, fake_scores):
         return _group_mean(real_scores) - _group_mean(fake_scores)

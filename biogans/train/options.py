@@ -9,7 +9,15 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from biogans.errors import BiogansError
-from biogans.options import REQUIRED, check_options, device_option, option, precision_option, seed_option
+from biogans.options import (
+    REQUIRED,
+    check_options,
+    cuda_graphs_option,
+    device_option,
+    option,
+    precision_option,
+    seed_option,
+)
 from biogans.validation import MAX_LATENT, MAX_WIDTH
 
 #: The paper's checkpoint iterations.
@@ -51,6 +59,7 @@ class TrainOptions:
     seed: int = seed_option("training seed", config="training.seed")
     device: str = device_option(config="training.device")
     precision: str = precision_option("arithmetic of the networks", config="training.precision")
+    cuda_graphs: str = cuda_graphs_option("each training iteration")
     channels_last: bool = option(False, "channels-last memory format", config="training.channels_last")
     compile: bool = option(False, "torch.compile the generator, and the critic where the objective needs no "
                            "double backward (not WGAN-GP); eager, with a logged reason, where compiling fails",
@@ -74,7 +83,8 @@ class TrainOptions:
 
     def identity(self) -> dict:
         """The options a resume state must share with this run (training longer is allowed)."""
-        skip = {"iterations", "checkpoints", "device", "resume_every", "log_every", "precision", "compile"}
+        skip = {"iterations", "checkpoints", "device", "resume_every", "log_every", "precision", "compile",
+                "cuda_graphs"}
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items() if k not in skip}
 
 
