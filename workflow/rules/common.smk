@@ -1,6 +1,8 @@
 # The config (checked at start-up: config.smk), path helpers, input functions and target lists. Parsing
-# the workflow imports neither torch nor biogans: every rule calls `biogans <stage>` in its shell command.
+# the workflow imports neither torch nor biogans: every rule calls `biogans <stage>` in its shell command,
+# with each value in it quoted (cli_options, `{...:q}`), so that no config value reaches a shell as code.
 
+import shlex
 from pathlib import Path
 
 import yaml
@@ -92,17 +94,19 @@ def model_setting(model, key):
 
 
 def cli_options(values):
-    """`biogans` options from config values: key_name -> --key-name; lists spread, flags bare, None dropped."""
+    """`biogans` options from config values, each word shell-quoted (so a rule uses `{params.options}`, not
+    `:q`): key_name -> --key-name, lists spread, True a bare flag, None and False left out. One string, not
+    a list of words, so that Snakemake's params records keep the options in order."""
     words = []
     for key, value in values.items():
         flag = f"--{key.replace('_', '-')}"
         if value is True:
             words.append(flag)
         elif isinstance(value, list):
-            words.append(" ".join([flag, *map(str, value)]))
+            words += [flag, *map(str, value)]
         elif value is not None and value is not False:
-            words.append(f"{flag} {value}")
-    return " ".join(words)
+            words += [flag, str(value)]
+    return shlex.join(words)
 
 
 def train_options(wildcards):

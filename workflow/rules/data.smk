@@ -87,7 +87,7 @@ else:
             CELLS,
         params:
             root=fields_root,
-            options=f"--proteins {' '.join(PROTEINS)} {PREPROCESS_OPTIONS}",
+            options=f"{cli_options({'proteins': PROTEINS})} {PREPROCESS_OPTIONS}",
         log:
             log_path("preprocess"),
         benchmark:

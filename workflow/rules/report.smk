@@ -251,7 +251,7 @@ rule claims:
         csv=report("results/tables/claims.csv", caption="../report/claims.rst", category="Scorecard"),
         md="results/tables/claims.md",
     params:
-        table4=lambda wildcards, input: f"--table4 {input.table4}" if input.table4 else "",
+        table4=lambda wildcards, input: cli_options({"table4": input.table4 or None}),
     log:
         log_path("tables/claims"),
     benchmark:
