@@ -1,45 +1,18 @@
-# Config validation, path helpers, input functions and target lists. Parsing the workflow imports
-# neither torch nor biogans: every rule calls `biogans <stage>` in its shell command.
+# The config (checked at start-up: config.smk), path helpers, input functions and target lists. Parsing
+# the workflow imports neither torch nor biogans: every rule calls `biogans <stage>` in its shell command,
+# with each value in it quoted (cli_options, `{...:q}`), so that no config value reaches a shell as code.
 
-import math
+import shlex
 from pathlib import Path
 
 import yaml
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-from snakemake.exceptions import WorkflowError
-from snakemake.utils import validate
+
+
+include: "config.smk"
 
 
 SCHEMA = yaml.safe_load(open(workflow.source_path("../schemas/config.schema.yaml")))
-
-
-def non_finite_key(value, key="config"):
-    """The first key holding NaN or an infinity (YAML .nan, .inf), which JSON schema cannot refuse."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return key
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for name, item in items:
-        found = non_finite_key(item, f"{key}.{name}")
-        if found:
-            return found
-    return None
-
-
-def validate_config(config):
-    """Fill in the schema's defaults and validate; a violation is one line naming the key."""
-    bad = non_finite_key(config)
-    if bad:
-        raise WorkflowError(f"{bad}: not a finite number")
-    try:
-        validate(config, "../schemas/config.schema.yaml")
-    except WorkflowError:
-        error = best_match(Draft202012Validator(SCHEMA).iter_errors(config))
-        where = ".".join(map(str, ["config", *error.absolute_path]))
-        raise WorkflowError(f"{where}: {error.message}") from None
-
-
-validate_config(config)
+check_config(config, SCHEMA)
 
 DATASET = config["dataset"]
 SOURCE = DATASET["source"]
@@ -49,25 +22,6 @@ TRAINING = config["training"]
 C2ST = config["c2st"]
 RECONSTRUCTION = config["reconstruction"]
 REPORT = config["report"]
-
-if not set(MODELLED) <= set(PROTEINS):
-    unknown = ", ".join(sorted(set(MODELLED) - set(PROTEINS)))
-    raise WorkflowError(f"config.dataset.modelled: proteins not in dataset.proteins: {unknown}")
-if SOURCE != "synthetic":
-    if not DATASET["path"]:
-        raise WorkflowError(
-            f"config.dataset.path: dataset.source is {SOURCE}, so give the data's folder, "
-            "e.g. --config dataset='{path: /data/LIN_Normalized_WT_size-48-80}'"
-        )
-    if SOURCE == "tiff" and not Path(DATASET["path"]).is_dir():
-        raise WorkflowError(f"config.dataset.path: {DATASET['path']} is not a folder")
-    if SOURCE == "lin" and not (Path(DATASET["path"]).is_dir() or Path(f"{DATASET['path']}_train").is_dir()):
-        raise WorkflowError(
-            f"config.dataset.path: {DATASET['path']} is neither a folder nor the prefix of a "
-            f"{DATASET['path']}_train / _test pair"
-        )
-    if DATASET["masks"] and not Path(DATASET["masks"]).is_dir():
-        raise WorkflowError(f"config.dataset.masks: {DATASET['masks']} is not a folder")
 
 
 # ----------------------------------------------------------------------------- paths
@@ -107,10 +61,6 @@ ARCHITECTURE = {
 }
 MODEL_SETTINGS = config["models"] or {name: {} for name in ARCHITECTURE}
 MODELS = list(MODEL_SETTINGS)
-for item, names in REPORT.items():
-    missing = [m for m in ([names] if isinstance(names, str) else names) if m not in MODELS]
-    if missing:
-        raise WorkflowError(f"config.report.{item}: models not defined in `models`: {', '.join(missing)}")
 
 
 def kind(model):
@@ -144,17 +94,19 @@ def model_setting(model, key):
 
 
 def cli_options(values):
-    """`biogans` options from config values: key_name -> --key-name; lists spread, flags bare, None dropped."""
+    """`biogans` options from config values, each word shell-quoted (so a rule uses `{params.options}`, not
+    `:q`): key_name -> --key-name, lists spread, True a bare flag, None and False left out. One string, not
+    a list of words, so that Snakemake's params records keep the options in order."""
     words = []
     for key, value in values.items():
         flag = f"--{key.replace('_', '-')}"
         if value is True:
             words.append(flag)
         elif isinstance(value, list):
-            words.append(" ".join([flag, *map(str, value)]))
+            words += [flag, *map(str, value)]
         elif value is not None and value is not False:
-            words.append(f"{flag} {value}")
-    return " ".join(words)
+            words += [flag, str(value)]
+    return shlex.join(words)
 
 
 def train_options(wildcards):

@@ -25,7 +25,7 @@ if SOURCE == "synthetic":
         conda:
             "../../envs/biogans.yaml"
         shell:
-            "biogans simulate {params.root} {params.options} --threads {threads} > {log} 2>&1"
+            "biogans simulate {params.root:q} {params.options} --threads {threads} > {log:q} 2>&1"
 
     use rule simulate as simulate_joint with:
         output:
@@ -76,7 +76,7 @@ if SOURCE == "lin":
         conda:
             "../../envs/biogans.yaml"
         shell:
-            "biogans import-lin {params.root:q} {output} {params.options} > {log} 2>&1"
+            "biogans import-lin {params.root:q} {output:q} {params.options} > {log:q} 2>&1"
 
 else:
 
@@ -87,7 +87,7 @@ else:
             CELLS,
         params:
             root=fields_root,
-            options=f"--proteins {' '.join(PROTEINS)} {PREPROCESS_OPTIONS}",
+            options=f"{cli_options({'proteins': PROTEINS})} {PREPROCESS_OPTIONS}",
         log:
             log_path("preprocess"),
         benchmark:
@@ -99,7 +99,7 @@ else:
         conda:
             "../../envs/biogans.yaml"
         shell:
-            "biogans preprocess {params.root:q} {output} {params.options} --threads {threads} > {log} 2>&1"
+            "biogans preprocess {params.root:q} {output:q} {params.options} --threads {threads} > {log:q} 2>&1"
 
 
 if SOURCE == "synthetic":
@@ -137,7 +137,7 @@ rule splits:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans splits {input} {output} {params.options} > {log} 2>&1"
+        "biogans splits {input:q} {output:q} {params.options} > {log:q} 2>&1"
 
 
 rule neighbours:
@@ -158,7 +158,7 @@ rule neighbours:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans neighbours {input} {output} {params.options} --threads {threads} > {log} 2>&1"
+        "biogans neighbours {input:q} {output:q} {params.options} --threads {threads} > {log:q} 2>&1"
 
 
 rule data:

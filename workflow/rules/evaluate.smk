@@ -23,8 +23,8 @@ rule c2st_real:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans c2st real-vs-real {input.cells} {input.splits} --protein {wildcards.protein} "
-        "{params.options} --threads {threads} --out {output} > {log} 2>&1"
+        "biogans c2st real-vs-real {input.cells:q} {input.splits:q} --protein {wildcards.protein:q} "
+        "{params.options} --threads {threads} --out {output:q} > {log:q} 2>&1"
 
 
 rule c2st_train_vs_test:
@@ -49,8 +49,8 @@ rule c2st_train_vs_test:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans c2st train-vs-test {input.cells} {input.splits} {params.options} --threads {threads} "
-        "--out {output} > {log} 2>&1"
+        "biogans c2st train-vs-test {input.cells:q} {input.splits:q} {params.options} --threads {threads} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 rule c2st_fake:
@@ -77,8 +77,8 @@ rule c2st_fake:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans c2st fake-vs-real {input.generators} --cells {input.cells} --splits {input.splits} "
-        "{params.options} --threads {threads} --out {output} > {log} 2>&1"
+        "biogans c2st fake-vs-real {input.generators:q} --cells {input.cells:q} --splits {input.splits:q} "
+        "{params.options} --threads {threads} --out {output:q} > {log:q} 2>&1"
 
 
 rule c2st_all_proteins:
@@ -103,8 +103,8 @@ rule c2st_all_proteins:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans c2st all-proteins {input.generator} --truth {input.truth} {params.options} "
-        "--threads {threads} --out {output} > {log} 2>&1"
+        "biogans c2st all-proteins {input.generator:q} --truth {input.truth:q} {params.options} "
+        "--threads {threads} --out {output:q} > {log:q} 2>&1"
 
 
 rule reconstruct:
@@ -132,5 +132,5 @@ rule reconstruct:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans reconstruct {input.generator} {input.cells} {params.out_dir} {params.options} "
-        "--threads {threads} > {log} 2>&1"
+        "biogans reconstruct {input.generator:q} {input.cells:q} {params.out_dir:q} {params.options} "
+        "--threads {threads} > {log:q} 2>&1"

@@ -20,7 +20,7 @@ rule table1:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans table table1 --real {input} --proteins {params.proteins} --out {output.csv} > {log} 2>&1"
+        "biogans table table1 --real {input:q} --proteins {params.proteins:q} --out {output.csv:q} > {log:q} 2>&1"
 
 
 rule table2:
@@ -44,8 +44,8 @@ rule table2:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans table table2 --c2st {params.runs} --real {input.real} --proteins {params.proteins} "
-        "--out {output.csv} > {log} 2>&1"
+        "biogans table table2 --c2st {params.runs:q} --real {input.real:q} --proteins {params.proteins:q} "
+        "--out {output.csv:q} > {log:q} 2>&1"
 
 
 rule table3:
@@ -67,7 +67,7 @@ rule table3:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans table table3 --reconstruction {params.runs} --out {output.csv} > {log} 2>&1"
+        "biogans table table3 --reconstruction {params.runs:q} --out {output.csv:q} > {log:q} 2>&1"
 
 
 if SOURCE == "synthetic":
@@ -91,7 +91,7 @@ if SOURCE == "synthetic":
         conda:
             "../../envs/biogans.yaml"
         shell:
-            "biogans table table4 --c2st {params.runs} --out {output.csv} > {log} 2>&1"
+            "biogans table table4 --c2st {params.runs:q} --out {output.csv:q} > {log:q} 2>&1"
 
 else:
 
@@ -124,8 +124,8 @@ rule figure1:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans figure figure1 --generator {params.model}={input.generator} --cells {input.cells} "
-        "--out {output} > {log} 2>&1"
+        "biogans figure figure1 --generator {params.model:q}={input.generator:q} --cells {input.cells:q} "
+        "--out {output:q} > {log:q} 2>&1"
 
 
 rule figure3:
@@ -147,7 +147,7 @@ rule figure3:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans figure figure3 --generator {params.runs} --cells {input.cells} --out {output} > {log} 2>&1"
+        "biogans figure figure3 --generator {params.runs:q} --cells {input.cells:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule figure4:
@@ -168,7 +168,7 @@ rule figure4:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans figure figure4 --generator {params.runs} --out {output} > {log} 2>&1"
+        "biogans figure figure4 --generator {params.runs:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule figure6:
@@ -189,7 +189,7 @@ rule figure6:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans figure figure6 --reconstruction {params.runs} --out {output} > {log} 2>&1"
+        "biogans figure figure6 --reconstruction {params.runs:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule figure7:
@@ -211,8 +211,8 @@ rule figure7:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans figure figure7 --generator {params.model}={input} --out {output.png} --gif {output.gif} "
-        "> {log} 2>&1"
+        "biogans figure figure7 --generator {params.model:q}={input:q} --out {output.png:q} --gif {output.gif:q} "
+        "> {log:q} 2>&1"
 
 
 rule figure8:
@@ -236,8 +236,8 @@ rule figure8:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans figure figure8 --c2st {params.runs} --baseline {input.baseline} --out {output.png} "
-        "--table {output.csv} > {log} 2>&1"
+        "biogans figure figure8 --c2st {params.runs:q} --baseline {input.baseline:q} --out {output.png:q} "
+        "--table {output.csv:q} > {log:q} 2>&1"
 
 
 rule claims:
@@ -251,7 +251,7 @@ rule claims:
         csv=report("results/tables/claims.csv", caption="../report/claims.rst", category="Scorecard"),
         md="results/tables/claims.md",
     params:
-        table4=lambda wildcards, input: f"--table4 {input.table4}" if input.table4 else "",
+        table4=lambda wildcards, input: cli_options({"table4": input.table4 or None}),
     log:
         log_path("tables/claims"),
     benchmark:
@@ -263,5 +263,5 @@ rule claims:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans table claims --table1 {input.table1} --table2 {input.table2} --table3 {input.table3} "
-        "--figure8 {input.figure8} {params.table4} --out {output.csv} > {log} 2>&1"
+        "biogans table claims --table1 {input.table1:q} --table2 {input.table2:q} --table3 {input.table3:q} "
+        "--figure8 {input.figure8:q} {params.table4} --out {output.csv:q} > {log:q} 2>&1"

@@ -24,8 +24,8 @@ rule train_joint:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans train {input.cells} {params.out_dir} --model {wildcards.model} {params.options} "
-        "--threads {threads} > {log} 2>&1"
+        "biogans train {input.cells:q} {params.out_dir:q} --model {wildcards.model:q} {params.options} "
+        "--threads {threads} > {log:q} 2>&1"
 
 
 use rule train_joint as train_conditional with:
@@ -66,7 +66,7 @@ rule assemble_independent:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans assemble {input} --out {output} > {log} 2>&1"
+        "biogans assemble {input:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule model_samples:
@@ -91,7 +91,7 @@ rule model_samples:
     conda:
         "../../envs/biogans.yaml"
     shell:
-        "biogans sample {input} --out {output} {params.options} > {log} 2>&1"
+        "biogans sample {input:q} --out {output:q} {params.options} > {log:q} 2>&1"
 
 
 rule models:
