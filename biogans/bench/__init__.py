@@ -38,6 +38,7 @@ CASES: dict[str, tuple[Callable[[torch.device], dict], Callable[[torch.device], 
     "train_gflops": (lambda d: cases.train_gflops(W64, BATCH, 3, d), lambda d: cases.train_gflops(8, 8, 1, d)),
     "train_gflops_demo": (lambda d: cases.train_gflops(cases.DEMO_WIDTH, cases.DEMO_BATCH, 9, d),
                           lambda d: cases.train_gflops(4, 4, 1, d)),
+    "paper_models": (lambda d: cases.paper_models(BATCH, 3, d), lambda d: cases.paper_models(4, 1, d, 8)),
 }
 
 

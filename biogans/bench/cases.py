@@ -18,9 +18,10 @@ from biogans.proteins import MODELLED_PROTEINS
 DEMO_WIDTH, DEMO_BATCH, DEMO_CRITIC_WIDTH = 8, 16, 8
 
 
-def fast_trainer(model: str, width: int, batch: int, device: torch.device, **settings):
+def fast_trainer(model: str, width: int | None, batch: int, device: torch.device, **settings):
     """The training loop's own Trainer with the fast settings this machine gets by default (precision and
-    CUDA graphs measured; channels-last), fed a fixed batch of random cells."""
+    CUDA graphs measured; channels-last), fed a fixed batch of random cells; networks of ``width`` (None:
+    the model's own)."""
     from biogans.data.loaders import FixedBatch
     from biogans.models import critic_layout_of, spec_for
     from biogans.train.loop import Trainer
@@ -152,3 +153,24 @@ def train_gflops(width: int, batch: int, repeats: int, device: torch.device) -> 
     plain = median_seconds(lambda: plain_trainer.step(30), repeats)
     return {"seconds": fast, "baseline_seconds": plain, "speedup": plain / fast, "gflop": flops / 1e9,
             "gflops": flops / fast / 1e9, "baseline_gflops": flops / plain / 1e9}
+
+
+#: The paper's models by the cost of one training iteration: joint models of each objective (their -sep
+#: variants and the independent models' parts cost the same), star-shaped and multi-channel models.
+PAPER_MODELS = ("gan-sep", "wgan-sep", "wgangp-sep", "gan-star", "wgangp-star", "wgangp-multichannel")
+
+
+def paper_models(batch: int, repeats: int, device: torch.device, width: int | None = None) -> dict:
+    """Seconds per training iteration of each kind of paper model at its own width (64; 224 multi-channel)
+    or ``width``: the fast setup measured as training measures it, against float32 eager. ``seconds`` sums
+    them; each model's pair is reported (``<model>_seconds`` and ``<model>_baseline_seconds``)."""
+    times = {}
+    for model in PAPER_MODELS:
+        fast = fast_trainer(model, width, batch, device)
+        plain = fast_trainer(model, width, batch, device, precision="float32",
+                             channels_last=False, cuda_graphs="off")
+        result = side_by_side(lambda fast=fast: fast.step(30), lambda plain=plain: plain.step(30), repeats)
+        times[f"{model}_seconds"], times[f"{model}_baseline_seconds"] = result["seconds"], result["baseline_seconds"]
+    seconds = sum(v for k, v in times.items() if not k.endswith("baseline_seconds"))
+    baseline = sum(v for k, v in times.items() if k.endswith("baseline_seconds"))
+    return {"seconds": seconds, "baseline_seconds": baseline, "speedup": baseline / seconds, "batch": batch, **times}

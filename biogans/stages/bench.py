@@ -8,7 +8,8 @@ import re
 from biogans.options import add_threads
 
 CASES = ("wgangp_iter_w64", "wgangp_iter_demo", "star_step", "c2st_ten_splits", "c2st_ten_splits_w64",
-         "reconstruct", "reconstruct_w64", "neighbours", "peak_gflops", "train_gflops", "train_gflops_demo")
+         "reconstruct", "reconstruct_w64", "neighbours", "peak_gflops", "train_gflops", "train_gflops_demo",
+         "paper_models")
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -22,7 +23,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         "c2st_ten_splits_w64 (the paper's: width 64, batch 64), reconstruct and reconstruct_w64 (all restarts' "
         "L-BFGS problems together against one at a time, demo and paper width), neighbours (blocked against one distance matrix), "
         "peak_gflops (bfloat16 against float32 matrix products), train_gflops and train_gflops_demo (the rate "
-        "the training step reaches at width 64 and at the demo's width). Compare the ratios of one run: the "
+        "the training step reaches at width 64 and at the demo's width), paper_models (one training iteration "
+        "of each kind of paper model at its own width and batch 64: the units of the paper's GPU-hours). Compare the ratios of one run: the "
         "machines are shared. The JSON records the machine (CPU model, cores, bf16/AMX flags, torch, GPU).",
     )
     parser.add_argument("cases", nargs="*", type=_case, metavar="CASE",
