@@ -342,7 +342,7 @@ def _mutations(data: bytes, rng: np.random.Generator, n: int) -> list[bytes]:
 def test_damage_found_while_reading_an_open_file_is_one_line_naming_it(tmp_path):
     """h5py raises KeyError and friends only when a damaged part is read; the message must still name the
     file although h5py has closed it by then."""
-    from biogans.files import open_hdf5
+    from biogans.hdf5 import open_hdf5
 
     path = tmp_path / "store.h5"
     with h5py.File(path, "w") as f:

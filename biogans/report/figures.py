@@ -21,7 +21,8 @@ from biogans.data.loaders import cell_tensor
 from biogans.data.store import CellSet, read_store, to_unit_range
 from biogans.errors import BiogansError
 from biogans.evaluate.reconstruct import EXAMPLES_FORMAT
-from biogans.files import atomic_path, open_hdf5
+from biogans.files import atomic_path
+from biogans.hdf5 import open_hdf5, read_array
 from biogans.images import cell_rows, grid, grid_centres, save_gif, to_rgb
 from biogans.models.latent import fixed_noise, interpolate, sample_noise
 from biogans.report.canvas import DPI, check_png, save_figure
@@ -158,7 +159,8 @@ def read_examples(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
             missing = [k for k in ("target", "nearest", "reconstruction", "row") if k not in group]
             if missing:
                 raise BiogansError(f"{path}: protein {protein} lacks {', '.join(missing)}")
-            data[protein] = {k: group[k][()] for k in ("target", "nearest", "reconstruction", "row")}
+            data[protein] = {k: read_array(group[k], f"{path}: {protein}/{k}")
+                             for k in ("target", "nearest", "reconstruction", "row")}
     if not data:
         raise BiogansError(f"{path}: no proteins")
     for protein, arrays in data.items():

@@ -34,9 +34,10 @@ STRUCTURE: dict[str, dict[str, type | tuple[type, ...]]] = {
 
 
 def save_file(path: str | Path, payload: dict[str, Any]) -> None:
-    """``torch.save`` to a temporary file, then rename: the file is whole or absent."""
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    """``torch.save`` to a temporary file, then rename: the file is whole or absent. torch writes through a
+    Python file object, so that a failed write (a full disk) keeps its OSError for the one-line message."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(payload, f)
 
 
 def load_file(path: str | Path, expected_format: str) -> dict[str, Any]:
