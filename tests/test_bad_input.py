@@ -55,6 +55,7 @@ def inputs(tmp_path_factory) -> Path:
     torch.save({k: v for k, v in payload.items() if k != "state_dict"}, root / "no_weights.pt")
     _bad_stores(root)
     _bad_splits_and_neighbours(root)
+    _files_reading_outside(root)
     _bad_csvs(root)
     return root
 
@@ -107,6 +108,49 @@ def _bad_splits_and_neighbours(root: Path) -> None:
         rows = f["Alp14/Arp3/index"][()]
         rows[0, 0] = 10_000
         f["Alp14/Arp3/index"][...] = rows
+
+
+def _files_reading_outside(root: Path) -> None:
+    """HDF5 files of each kind whose data lie (in part) in another file, and one declaring terabytes."""
+    import shutil
+
+    good = random_cells(1, np.random.default_rng(4), ["Bgs4", "Alp14"]).images
+    (root / "secret.txt").write_bytes(b"root:x:0:0:root:/root:/bin/bash\n".ljust(good.nbytes, b"#"))
+    _store(root / "external_storage.h5", good)
+    with h5py.File(root / "external_storage.h5", "r+") as f:
+        del f["Alp14/images"]
+        f.create_dataset("Alp14/images", shape=good.shape, dtype="u1",
+                         external=[(str(root / "secret.txt"), 0, good.nbytes)])
+    with h5py.File(root / "external_link.h5", "w") as f:
+        f.attrs["format"] = "biogans-cells/1"
+        f["Alp14"] = h5py.ExternalLink(str(root / "cells.h5"), "/Alp14")
+    shutil.copy(root / "cells.h5", root / "virtual.h5")
+    with h5py.File(root / "virtual.h5", "r+") as f:
+        shape = f["Alp14/images"].shape
+        del f["Alp14/images"]
+        layout = h5py.VirtualLayout(shape=shape, dtype="u1")
+        layout[:] = h5py.VirtualSource(str(root / "cells.h5"), "Alp14/images", shape=shape)
+        f.create_virtual_dataset("Alp14/images", layout)
+    n = 10**9
+    with h5py.File(root / "terabytes.h5", "w") as f:
+        f.attrs["format"] = "biogans-cells/1"
+        group = f.create_group("Alp14")
+        group.attrs["channels"] = ["Bgs4", "Alp14"]
+        group.create_dataset("images", shape=(n, 2, 48, 80), dtype="u1", chunks=(1, 2, 48, 80), compression="gzip")
+        for name, dtype in META_COLUMNS.items():
+            kind = h5py.string_dtype() if dtype == "str" else dtype
+            group.create_dataset(f"meta/{name}", shape=(n,), dtype=kind, chunks=(1024,), compression="gzip")
+    shutil.copy(root / "splits.h5", root / "splits_external.h5")
+    with h5py.File(root / "splits_external.h5", "r+") as f:
+        del f["Alp14/test"]
+        f["Alp14/test"] = h5py.ExternalLink(str(root / "splits.h5"), "/Alp14/test")
+    shutil.copy(root / "nn.h5", root / "nn_external.h5")
+    with h5py.File(root / "nn_external.h5", "r+") as f:
+        shape, dtype = f["Alp14/Arp3/index"].shape, f["Alp14/Arp3/index"].dtype
+        del f["Alp14/Arp3/index"]
+        layout = h5py.VirtualLayout(shape=shape, dtype=dtype)
+        layout[:] = h5py.VirtualSource(str(root / "nn.h5"), "Alp14/Arp3/index", shape=shape)
+        f.create_virtual_dataset("Alp14/Arp3/index", layout)
 
 
 def _bad_csvs(root: Path) -> None:
@@ -165,6 +209,25 @@ CASES = [
     ("store of another format", ["splits", "{}/no_format.h5", "{}/s.h5"], 1, r"not a biogans cell store"),
     ("store that is missing", ["neighbours", "{}/absent.h5", "{}/n.h5"], 1, r"absent\.h5: no such file"),
     ("train on a bad store", ["train", "{}/float_values.h5", "{}/m", *TRAIN], 1, r"images are float64"),
+    # HDF5 files that read data from other files, or declare terabytes
+    ("store stored in a text file", ["splits", "{}/external_storage.h5", "{}/s.h5"], 1,
+     r"external_storage\.h5: dataset /Alp14/images is stored in another file \(.*secret\.txt\); refused"),
+    ("store linking another file", ["neighbours", "{}/external_link.h5", "{}/n.h5"], 1,
+     r"external_link\.h5: /Alp14 is a link to another file \(.*cells\.h5\); refused"),
+    ("store of a virtual dataset", ["train", "{}/virtual.h5", "{}/m", *TRAIN], 1,
+     r"virtual\.h5: dataset /Alp14/images is virtual \(its data lie in other files\); refused"),
+    ("store declaring terabytes", ["splits", "{}/terabytes.h5", "{}/s.h5"], 1,
+     r"terabytes\.h5: group Alp14: meta/\w+: a \w+ array of 1000000000 needs [\d,]+ bytes, above the limit of "
+     r"8,589,934,592 \(set BIOGANS_MAX_ARRAY_BYTES to allow more\)"),
+    ("reconstruct from a linking store", ["reconstruct", "{}/gen.pt", "{}/external_link.h5", "{}/r"], 1,
+     r"external_link\.h5: /Alp14 is a link to another file"),
+    ("splits linking another file", ["c2st", "real-vs-real", "{}/cells.h5", "{}/splits_external.h5", "--protein",
+                                     "Alp14", *C2ST, "--out", "{}/x.csv"], 1,
+     r"splits_external\.h5: /Alp14/test is a link to another file \(.*splits\.h5\); refused"),
+    ("neighbours of a virtual dataset", ["train", "{}/cells.h5", "{}/m", "--model", "wgangp-multichannel",
+                                         "--proteins", *PROTEINS, "--iterations", "2", "--ngf", "4", "--neighbours",
+                                         "{}/nn_external.h5"], 1,
+     r"nn_external\.h5: dataset /Alp14/Arp3/index is virtual"),
     # garbage generator files
     ("generator of text", ["sample", "{}/hello.pt", "--n", "2", "--out", "{}/x.png"], 1, r"corrupted or truncated"),
     ("generator of random bytes", ["sample", "{}/random.pt", "--n", "2", "--out", "{}/x.png"], 1,
