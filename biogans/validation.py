@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,3 +67,9 @@ MAX_ARRAY_BYTES = Limit("BIOGANS_MAX_ARRAY_BYTES", 2**33, "bytes")
 #: critics): 2**28, 1 GiB of float32 weights before gradients and optimiser state. The paper's largest
 #: model (multi-channel, ngf 224, nz 350) has about 50 million.
 MAX_PARAMETERS = Limit("BIOGANS_MAX_PARAMETERS", 2**28, "parameters")
+
+
+def check_image_pixels(shape: Sequence[int], path: str, what: str = "an image") -> None:
+    """Refuse an image whose declared ``shape`` holds more than :data:`MAX_IMAGE_PIXELS` pixels, before it is
+    decoded; the message names the file ``path`` and ``what`` declared the shape."""
+    MAX_IMAGE_PIXELS.check(math.prod(shape), f"{path}: {what} of {'x'.join(map(str, shape))} has")

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -32,7 +33,7 @@ from biogans.errors import BiogansError
 from biogans.evaluate.c2st_results import binomial_p_value
 from biogans.evaluate.generated import GeneratedCells, GeneratedSide, Generator
 from biogans.evaluate.options import C2STOptions
-from biogans.models import Critic
+from biogans.models import Critic, check_parameters
 from biogans.seeds import stable_id
 from biogans.train.objectives import WGANGP, Objective, get_objective, penalty_terms
 
@@ -195,8 +196,10 @@ def critic_input(cells: torch.Tensor) -> torch.Tensor:
 def new_critics(channels: int, height: int, width: int, rngs: Sequence[torch.Generator],
                 ndf: int, batchnorm: bool) -> Critic:
     """A grouped critic whose group g has the paper's initialisation drawn from ``rngs[g]``."""
+    make = partial(Critic, channels, ndf, len(rngs), batchnorm, height, width)
+    check_parameters(make, f"a C2ST critic of width {ndf} has", networks=len(rngs))
     with torch.random.fork_rng(devices=[]):  # the constructor's own draws leave torch's global RNG as it was
-        critic = Critic(channels, ndf, len(rngs), batchnorm, height, width)
+        critic = make()
     with torch.no_grad():
         for layer in critic.modules():
             if isinstance(layer, nn.Conv2d):
