@@ -53,11 +53,33 @@ def inputs(tmp_path_factory) -> Path:
     payload = torch.load(root / "gen.pt", weights_only=True)
     torch.save({**payload, "spec": {**payload["spec"], "ngf": 200_000}}, root / "huge.pt")
     torch.save({k: v for k, v in payload.items() if k != "state_dict"}, root / "no_weights.pt")
+    _foreign_pickles(root, payload)
     _bad_stores(root)
     _bad_splits_and_neighbours(root)
     _files_reading_outside(root)
     _bad_csvs(root)
     return root
+
+
+class _CallsAFunction:
+    """Pickled as a call of os.getcwd (harmless, were it ever called): what a hostile file would do."""
+
+    def __reduce__(self):
+        return os.getcwd, ()
+
+
+def _foreign_pickles(root: Path, payload: dict) -> None:
+    """Generator files whose pickle calls a function or builds a class, a plain pickle, and a torch file
+    whose pickle is damaged in a global's name."""
+    import fractions
+    import pickle
+
+    torch.save({**payload, "spec": _CallsAFunction()}, root / "calls.pt")
+    torch.save({**payload, "iteration": fractions.Fraction(3)}, root / "fraction.pt")
+    (root / "plain_pickle.pt").write_bytes(pickle.dumps({"format": "biogans-generator/1"}, protocol=4))
+    data = (root / "gen.pt").read_bytes()
+    assert data.count(b"collections") >= 1
+    (root / "damaged_pickle.pt").write_bytes(data.replace(b"collections", b"collectionz", 1))
 
 
 def _store(path: Path, images: np.ndarray, channels=("Bgs4", "Alp14"), n_meta: int | None = None) -> None:
@@ -238,6 +260,15 @@ CASES = [
      r"ngf 200000 is above the limit of 1024"),
     ("generator without weights", ["sample", "{}/no_weights.pt", "--n", "2", "--out", "{}/x.png"], 1,
      r"entry 'state_dict' missing"),
+    ("generator calling a function", ["sample", "{}/calls.pt", "--n", "2", "--out", "{}/x.png"], 1,
+     r"calls\.pt: holds objects other than tensors and plain metadata; refused"),
+    ("generator holding a class", ["assemble", "{}/fraction.pt", "--out", "{}/x.pt"], 1,
+     r"fraction\.pt: holds objects other than tensors and plain metadata; refused"),
+    ("generator of a plain pickle", ["sample", "{}/plain_pickle.pt", "--n", "2", "--out", "{}/x.png"], 1,
+     r"plain_pickle\.pt: corrupted or truncated checkpoint \(not a torch file\)$"),
+    ("generator of a damaged pickle", ["c2st", "fake-vs-real", "{}/damaged_pickle.pt", "--cells", "{}/cells.h5",
+                                       "--splits", "{}/splits.h5", *C2ST, "--out", "{}/x.csv"], 1,
+     r"damaged_pickle\.pt: corrupted or truncated checkpoint \(not a torch file\)$"),
     ("assemble of text", ["assemble", "{}/hello.pt", "--out", "{}/x.pt"], 1, r"hello\.pt: corrupted"),
     ("c2st of a bad generator", ["c2st", "fake-vs-real", "{}/random.pt", "--cells", "{}/cells.h5", "--splits",
                                  "{}/splits.h5", *C2ST, "--out", "{}/x.csv"], 1, r"random\.pt: corrupted"),
