@@ -37,7 +37,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     On any exception the temporary file is removed and ``path`` is left untouched.
     """
     path = _output(path)
-    with _os_errors(path):
+    with write_errors(path):
         fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path.name), suffix=".tmp", dir=path.parent)
         try:
             os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes the file private; give it the usual permissions
@@ -45,7 +45,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             os.close(fd)
         tmp = Path(tmp)
     try:
-        with _os_errors(path):
+        with write_errors(path):
             yield tmp
             _sync(tmp)
             os.replace(tmp, path)
@@ -57,11 +57,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
 def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; it replaces ``path`` only if the block succeeds."""
     path = _output(path, folder=True)
-    with _os_errors(path):
+    with write_errors(path):
         tmp = Path(tempfile.mkdtemp(prefix=_temporary_prefix(path.name), suffix=".tmp", dir=path.parent))
         tmp.chmod(0o777 & ~_umask())
     try:
-        with _os_errors(path):
+        with write_errors(path):
             yield tmp
             for file in sorted(p for p in tmp.rglob("*") if p.is_file() and not p.is_symlink()):
                 _sync(file)
@@ -79,7 +79,7 @@ def output_dir(path: str | os.PathLike) -> tuple[Path, bool]:
     if path.exists() and not path.is_dir():
         raise BiogansError(f"{path}: exists and is not a folder")
     created = not path.exists()
-    with _os_errors(path):
+    with write_errors(path):
         path.mkdir(parents=True, exist_ok=True)
     return path, created
 
@@ -102,6 +102,19 @@ def remove_stale_temporaries(folder: Path, name: str | None = None) -> list[Path
             entry.unlink(missing_ok=True)
         removed.append(entry)
     return removed
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """The complete lines of a file appended to line by line (a log), without their newlines: what follows
+    the last newline (a line cut short by a crash) is left out. A missing file has none."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise BiogansError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    return data.decode("utf-8", errors="replace").split("\n")[:-1]
 
 
 def read_csv(path: str | os.PathLike, what: str, numbers: tuple[str, ...] = (), integers: tuple[str, ...] = (),
@@ -141,7 +154,7 @@ def _output(path: str | os.PathLike, folder: bool = False) -> Path:
         raise BiogansError(f"{path}: is a folder; give a file name")
     if folder and path.exists() and not path.is_dir():
         raise BiogansError(f"{path}: exists and is not a folder")
-    with _os_errors(path):
+    with write_errors(path):
         path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent, path.name)
     return path
@@ -176,10 +189,11 @@ def _sync(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _os_errors(path: Path) -> Iterator[None]:
-    """OS errors on a path the user gave as one-line BiogansErrors (a file as a folder, no permission,
-    a read-only or full disk), and so are the RuntimeErrors that writers (torch.save, h5py on closing)
-    raise on a failed write: those that arise from an OSError. Other RuntimeErrors are bugs, and pass."""
+def write_errors(path: Path) -> Iterator[None]:
+    """OS errors while writing ``path`` as one-line BiogansErrors (a file as a folder, no permission, a
+    read-only or full disk), and so are the RuntimeErrors that writers (torch.save, h5py on closing) raise
+    on a failed write: those that arise from an OSError. Other RuntimeErrors are bugs, and pass. For a file
+    written in place (a log appended to); atomic_path and atomic_dir apply it themselves."""
     try:
         yield
     except (OSError, RuntimeError) as exc:

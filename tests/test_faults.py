@@ -145,3 +145,41 @@ def test_a_killed_runs_temporary_of_a_long_name_is_removed_by_the_next_write(tmp
         tmp.write_text("again")
     assert not stale[name].exists() and stale[other].exists()
     assert remove_stale_temporaries(tmp_path) == [stale[other]]
+
+
+TRAIN = ["--model", "wgangp", "--proteins", "Alp14", "--ngf", "4", "--ndf", "4", "--batch-size", "2",
+         "--log-every", "1", "--resume-every", "2", "--precision", "float32"]
+
+
+@pytest.mark.parametrize("crash", ["NUL bytes", "a row cut short", "garbage then a row", "NUL rows",
+                                   "all NUL bytes"])
+def test_a_training_log_torn_or_padded_by_a_crash_is_cut_back_on_resume(inputs, tmp_path, crash):
+    out = tmp_path / "m"
+    assert main(["train", str(inputs / "cells.h5"), str(out), *TRAIN, "--iterations", "4"]) == 0
+    log = out / "train_log.csv"
+    whole = log.read_bytes()
+    lines = whole.split(b"\r\n")  # the header, four rows, and b"" after the last
+    damaged = {"NUL bytes": whole + b"\0" * 4096, "a row cut short": whole + b"5,0.25,-0.",
+               "garbage then a row": whole + b"5,0.1,\0\0\0\r\n6,1,2,3,4\r\n",
+               # a power loss: the file grew, but the data of its last rows (or of all) never reached the disk
+               "NUL rows": b"\r\n".join(lines[:3]) + b"\r\n" + b"\0" * len(b"\r\n".join(lines[3:])),
+               "all NUL bytes": b"\0" * len(whole)}
+    log.write_bytes(damaged[crash])
+    assert main(["train", str(inputs / "cells.h5"), str(out), *TRAIN, "--iterations", "6"]) == 0
+    rows = log.read_text().splitlines()
+    assert rows[0] == "iteration,loss_critic,loss_generator,wasserstein,seconds"
+    kept = {"all NUL bytes": [], "NUL rows": [1, 2]}.get(crash, [1, 2, 3, 4])
+    assert [int(row.split(",")[0]) for row in rows[1:]] == [*kept, 5, 6]
+    assert all(len(row.split(",")) == 5 for row in rows[1:])
+    assert log.read_bytes().startswith(b"\r\n".join(lines[:1 + len(kept)]))  # kept as they were written
+
+
+def test_a_training_log_that_cannot_grow_ends_with_status_1(inputs, tmp_path):
+    out = tmp_path / "m"
+    argv = [sys.executable, "-m", "biogans", "train", str(inputs / "cells.h5"), str(out), *TRAIN[:-4],
+            "--iterations", "60", "--checkpoints", "60", "--precision", "float32"]
+    done = subprocess.run(argv, capture_output=True, text=True, preexec_fn=_fill_at(1500), timeout=300)
+    assert done.returncode == 1, done.stderr
+    log = out / "train_log.csv"
+    assert done.stderr.splitlines()[-1] == f"error: {log}: cannot write {log} (File too large)"
+    assert "Traceback" not in done.stderr and not out.exists()
