@@ -51,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        args.paths.check(args)  # an output that is one of the inputs, refused before anything is written
         args.run(args)
     except BiogansError as exc:
         return _error(str(exc), 1)

@@ -14,7 +14,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -82,6 +82,32 @@ def output_dir(path: str | os.PathLike) -> tuple[Path, bool]:
     with write_errors(path):
         path.mkdir(parents=True, exist_ok=True)
     return path, created
+
+
+def check_outputs(inputs: Iterable[str | os.PathLike], outputs: Iterable[str | os.PathLike]) -> None:
+    """Refuse, before anything is written, an output file that is one of the input files: under the same
+    name or another (a hard or symbolic link, ``./x`` for ``x``), so that writing it cannot replace what the
+    command reads. A folder given as an output file is refused too."""
+    sources = {}
+    for source in map(Path, inputs):
+        with contextlib.suppress(OSError):
+            sources.setdefault(_identity(source), source)
+    for output in map(Path, outputs):
+        if output.is_dir():
+            raise BiogansError(f"{output}: is a folder; give a file name")
+        try:
+            source = sources.get(_identity(output))
+        except OSError:  # not there yet (or not reachable): not one of the inputs
+            continue
+        if source is not None:
+            which = "also an input" if str(source) == str(output) else f"the input {source} under another name"
+            raise BiogansError(f"{output}: is {which}; give another output name")
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    """The file a path names, whatever the name: (device, inode), links followed."""
+    status = path.stat()
+    return status.st_dev, status.st_ino
 
 
 def remove_stale_temporaries(folder: Path, name: str | None = None) -> list[Path]:

@@ -4,7 +4,9 @@ does not clean; random and truncated files give clean errors only."""
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,13 +19,14 @@ import pytest
 import torch
 from conftest import random_cells, write_random_store
 
-from biogans.cli import main
+from biogans.cli import build_parser, main
 from biogans.data.neighbours import find_neighbours, read_neighbours
 from biogans.data.options import NeighbourOptions, SplitOptions
 from biogans.data.splits import make_splits, read_splits
 from biogans.data.store import META_COLUMNS, empty_meta, read_store, write_store
 from biogans.errors import BiogansError
 from biogans.models import build, spec_for
+from biogans.stages.arguments import Paths
 from biogans.train.checkpoints import (
     RESUME_FORMAT,
     load_file,
@@ -57,6 +60,7 @@ def inputs(tmp_path_factory) -> Path:
     _bad_stores(root)
     _bad_splits_and_neighbours(root)
     _files_reading_outside(root)
+    _inputs_under_other_names(root)
     _bad_csvs(root)
     return root
 
@@ -175,6 +179,26 @@ def _files_reading_outside(root: Path) -> None:
         f.create_virtual_dataset("Alp14/Arp3/index", layout)
 
 
+def _inputs_under_other_names(root: Path) -> None:
+    """Inputs reachable under a second name (a hard link, a symbolic link), and inputs where a command
+    would write: a field and a LIN PNG in their folders, cell stores named as a model's or a reconstruction's
+    output files."""
+    import shutil
+
+    import tifffile
+    from PIL import Image
+
+    os.link(root / "cells.h5", root / "cells_hard.h5")
+    os.symlink(root / "gen.pt", root / "gen_link.h5")
+    (root / "fields/Alp14").mkdir(parents=True)
+    tifffile.imwrite(root / "fields/Alp14/field_000.tif", np.ones((2, 32, 32), np.uint16))
+    (root / "lin/Alp14").mkdir(parents=True)
+    Image.new("RGB", (80, 48)).save(root / "lin/Alp14/cell_0.png")
+    for folder, name in (("model", "resume.pt"), ("model", "train_log.csv"), ("reconstruction", "examples.h5")):
+        (root / folder).mkdir(exist_ok=True)
+        shutil.copy(root / "cells.h5", root / folder / name)
+
+
 def _bad_csvs(root: Path) -> None:
     header = "evaluator,iteration,protein,versus,split,score,accuracy,p_value\n"
     (root / "text_score.csv").write_text(header + "wgangp,,Alp14,Alp14,0,high,0.5,0.5\n")
@@ -196,8 +220,9 @@ def run(argv: list[str]) -> tuple[int, str]:
     return status, err.getvalue()
 
 
-def files_under(root: Path) -> set[Path]:
-    return {p for p in root.rglob("*")}
+def files_under(root: Path) -> dict[Path, tuple[int, int, int]]:
+    """Every path under ``root`` with what would show a change: its inode, size and modification time."""
+    return {p: (p.lstat().st_ino, p.lstat().st_size, p.lstat().st_mtime_ns) for p in root.rglob("*")}
 
 
 TRAIN = ["--model", "wgangp", "--proteins", "Alp14", "--iterations", "3", "--ngf", "4", "--ndf", "4",
@@ -302,6 +327,31 @@ CASES = [
      r"--device: 'gpu' is not of the form"),
     ("unknown option", ["splits", "{}/cells.h5", "{}/s.h5", "--folds", "3"], 2, r"unrecognized arguments: --folds"),
     ("missing argument", ["splits", "{}/cells.h5"], 2, r"the following arguments are required: OUT\.h5"),
+    # an output that is one of the inputs, under its name or another
+    ("splits over its store", ["splits", "{}/cells.h5", "{}/cells.h5"], 1,
+     r"cells\.h5: is also an input; give another output name$"),
+    ("splits over ./store", ["splits", "{}/cells.h5", "{}/./cells.h5"], 1, r"cells\.h5: is also an input"),
+    ("neighbours over a hard link", ["neighbours", "{}/cells.h5", "{}/cells_hard.h5"], 1,
+     r"cells_hard\.h5: is the input .*cells\.h5 under another name; give another output name$"),
+    ("sample over a symbolic link", ["sample", "{}/gen.pt", "--n", "2", "--out", "{}/gen_link.h5"], 1,
+     r"gen_link\.h5: is the input .*gen\.pt under another name"),
+    ("assemble over its part", ["assemble", "{}/gen.pt", "--out", "{}/gen.pt"], 1, r"gen\.pt: is also an input"),
+    ("c2st over its splits", ["c2st", "real-vs-real", "{}/cells.h5", "{}/splits.h5", "--protein", "Alp14", *C2ST,
+                              "--out", "{}/splits.h5"], 1, r"splits\.h5: is also an input"),
+    ("table over its C2ST file", ["table", "table1", "--real", "{}/text_score.csv", "--out", "{}/text_score.csv"], 1,
+     r"text_score\.csv: is also an input"),
+    ("figure 8 table over its C2ST file", ["figure", "figure8", "--c2st", "a={}/text_score.csv", "--table",
+                                          "{}/text_score.csv", "--out", "{}/f.png"], 1, r"text_score\.csv: is also"),
+    ("preprocess over a field", ["preprocess", "{}/fields", "{}/fields/Alp14/field_000.tif"], 1,
+     r"field_000\.tif: is the input .*field_000\.tif under another name|field_000\.tif: is also an input"),
+    ("import-lin over a PNG", ["import-lin", "{}/lin", "{}/lin/Alp14/cell_0.png"], 1, r"cell_0\.png: is "),
+    ("train over its store", ["train", "{}/model/resume.pt", "{}/model", *TRAIN], 1,
+     r"model/resume\.pt: is also an input"),
+    ("train over its neighbours", ["train", "{}/cells.h5", "{}/model", "--model", "wgangp-multichannel",
+                                   "--proteins", *PROTEINS, "--iterations", "2", "--neighbours",
+                                   "{}/model/train_log.csv"], 1, r"model/train_log\.csv: is also an input"),
+    ("reconstruct over its store", ["reconstruct", "{}/gen.pt", "{}/reconstruction/examples.h5",
+                                    "{}/reconstruction"], 1, r"reconstruction/examples\.h5: is also an input"),
     # inputs that do not fit together
     ("split index out of range", ["c2st", "real-vs-real", "{}/cells.h5", "{}/splits_out_of_range.h5", "--protein",
                                   "Alp14", *C2ST, "--out", "{}/x.csv"], 1,
@@ -336,7 +386,34 @@ def test_bad_input_is_one_line_with_the_status_and_leaves_nothing(inputs, name, 
     assert code == status, err
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert __import__("re").search(message, lines[0]), lines[0]
-    assert files_under(inputs) == before, sorted(map(str, files_under(inputs) - before))
+    after = files_under(inputs)
+    assert after == before, sorted(str(p) for p in after.keys() | before.keys() if after.get(p) != before.get(p))
+
+
+def leaf_parsers(parser: argparse.ArgumentParser, name: str = "biogans"):
+    """(command, parser) of every command line that runs a stage (``biogans c2st real-vs-real``, ...)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub, child in action.choices.items():
+                yield from leaf_parsers(child, f"{name} {sub}")
+            return
+    yield name, parser
+
+
+def test_every_command_declares_its_input_and_output_paths():
+    """Every argument that names a file or folder is among the command's declared inputs or outputs, which
+    the command line checks against each other before the stage runs."""
+    commands = dict(leaf_parsers(build_parser()))
+    assert len(commands) >= 25
+    for name, parser in commands.items():
+        paths = parser.get_default("paths")
+        assert isinstance(paths, Paths), name
+        declared = {source if isinstance(source, str) else source.dest for source in (*paths.inputs, *paths.outputs)
+                    if isinstance(source, str) or hasattr(source, "dest")}
+        named = {action.dest for action in parser._actions
+                 if re.search(r"\.\w+$|PATH|DIR|FILE|ROOT", str(action.metavar or action.dest.upper()))}
+        assert named <= declared, (name, named - declared)
+        assert declared <= {action.dest for action in parser._actions}, name
 
 
 def test_there_are_forty_cases_or_more():

@@ -190,7 +190,7 @@ def figure7_cell_cycle(generator: str | Path, out: str | Path, gif: str | Path |
     generated red cell, those at the two ``percentiles``.
     """
     check_png(out)
-    gif = Path(gif) if gif is not None else Path(out).with_suffix(".gif")
+    gif = animation_path(out, gif)
     if gif.suffix != ".gif":
         raise BiogansError(f"{gif}: the animation must end in .gif")
     if steps < 2 or frames < 2 or candidates < 2:
@@ -209,6 +209,11 @@ def figure7_cell_cycle(generator: str | Path, out: str | Path, gif: str | Path |
     with atomic_path(gif) as gif_tmp:
         save_gif(gif_tmp, animation + animation[-2:0:-1], duration_ms=100)
         save_figure(figure, out)
+
+
+def animation_path(out: str | Path, gif: str | Path | None) -> Path:
+    """Figure 7's GIF: ``gif``, or by default ``out`` with the suffix .gif."""
+    return Path(gif) if gif is not None else Path(out).with_suffix(".gif")
 
 
 def red_length(red: torch.Tensor, threshold: float = CELL_THRESHOLD, min_pixels: int = 2) -> torch.Tensor:

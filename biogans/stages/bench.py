@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from biogans.options import add_threads
+from biogans.stages.arguments import Paths
 
 CASES = ("wgangp_iter_w64", "wgangp_iter_demo", "star_step", "c2st_ten_splits", "reconstruct", "neighbours",
          "peak_gflops", "train_gflops", "train_gflops_demo")
@@ -29,7 +30,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", default=None, metavar="FILE",
                         help="also write {case: {seconds, baseline_seconds, speedup, ...}} as JSON")
     add_threads(parser, default=2)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, paths=Paths(outputs=("json",)))
 
 
 def _case(name: str) -> str:
