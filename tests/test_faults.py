@@ -117,6 +117,16 @@ def test_an_hdf5_write_that_fails_half_way_prints_one_line(inputs, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_simulated_fields_that_cannot_be_written_end_with_status_1(tmp_path):
+    """tifffile writing into a temporary folder (atomic_dir): the folder goes, and one line says why."""
+    out = tmp_path / "raw"
+    argv = [sys.executable, "-m", "biogans", "simulate", str(out), "--proteins", "Alp14", "--cells-per-protein", "5"]
+    done = subprocess.run(argv, capture_output=True, text=True, preexec_fn=_fill_at(20_000), timeout=120)
+    assert done.returncode == 1 and done.stderr.startswith(f"error: {out}/Alp14: cannot write {out}/Alp14 ("), \
+        done.stderr
+    assert len(done.stderr.splitlines()) == 1 and not [p for p in out.rglob("*") if p.is_file()]
+
+
 @pytest.mark.parametrize("name", ["a" * 245, "b" * NAME_MAX, "é" * (NAME_MAX // 2), "c" * 200 + ".h5"])
 def test_output_names_up_to_the_name_limit_are_written(tmp_path, name):
     out = tmp_path / name

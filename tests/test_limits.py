@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -155,3 +157,13 @@ def test_the_size_check_draws_no_random_numbers():
     torch.manual_seed(3)
     plain = GENERATORS[spec["architecture"]](spec).state_dict()
     assert checked.keys() == plain.keys() and all(torch.equal(checked[k], plain[k]) for k in plain)
+
+
+def test_the_console_shows_one_line_for_a_damaged_tiff(inputs, tmp_path):
+    """tifffile logs each inconsistency it parses (seven lines here): they show only with --verbose."""
+    argv = [sys.executable, "-m", "biogans", "preprocess", str(inputs / "tiled"), str(tmp_path / "c.h5")]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert "above the limit" in done.stderr
+    verbose = subprocess.run(argv[:3] + ["-v"] + argv[3:], capture_output=True, text=True, timeout=120)
+    assert verbose.returncode == 1 and "incorrect StripByteCounts" in verbose.stderr
