@@ -62,7 +62,8 @@ WRITES = [
     ("pandas: c2st", ["c2st", "real-vs-real", "{i}/cells.h5", "{i}/splits.h5", "--protein", "Alp14", "--steps", "1",
                       "--ndf", "4", "--batch-size", "2", "--passes", "1", "--out", "{o}/c.csv"], "c.csv"),
     ("json: train options", ["train", "{i}/cells.h5", "{o}/m", "--model", "wgangp", "--proteins", "Alp14",
-                             "--iterations", "1", "--ngf", "4", "--ndf", "4", "--batch-size", "2"], "m/train_options.json"),
+                             "--iterations", "1", "--ngf", "4", "--ndf", "4", "--batch-size", "2"],
+     "m/train_options.json"),
 ]
 
 
