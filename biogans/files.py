@@ -1,6 +1,7 @@
 """Atomic file and folder output: a result appears under its final name only when complete.
 
-Temporary files and folders live beside their target, named ``.<name>.<pid>.<random>.tmp``: they are
+Temporary files and folders live beside their target, named ``.<name>.<pid>.<random>.tmp`` (a name too
+long for that cut to stay within :data:`NAME_MAX` bytes), and are flushed to disk before the rename: they are
 removed when the block ends, whether it succeeds or fails (SIGTERM included: the command line turns
 it into an exception). A process killed outright (SIGKILL) cannot clean up, so every later write of
 the same target first removes the temporary files of processes that no longer run.
