@@ -49,8 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    _quiet_tifffile(args.verbose)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
+        args.paths.check(args)  # an output that is one of the inputs, refused before anything is written
         args.run(args)
     except BiogansError as exc:
         return _error(str(exc), 1)
@@ -71,6 +73,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous)
     return 0
+
+
+def _quiet_tifffile(verbose: bool) -> None:
+    """tifffile logs what it finds wrong in a damaged file as it parses it: shown with --verbose only, since
+    the one error line says what matters."""
+    logger = logging.getLogger("tifffile")
+    logger.propagate = verbose
+    if not any(isinstance(handler, logging.NullHandler) for handler in logger.handlers):
+        logger.addHandler(logging.NullHandler())  # else logging's last resort prints warnings anyway
 
 
 def _error(message: str, status: int) -> int:

@@ -23,6 +23,7 @@ import tifffile
 
 from biogans.errors import BiogansError
 from biogans.files import atomic_path
+from biogans.validation import check_image_pixels
 
 #: Micrometres per OME UnitsLength value (and common spellings of them); the OME default is µm.
 _UNIT_UM = {
@@ -142,7 +143,9 @@ def read_ome_tiff(path: str | os.PathLike) -> tuple[np.ndarray, OmeMetadata, dic
     meta, text = _parse_ome(xml, path)
     try:
         with _broken_offsets(path), tifffile.TiffFile(path) as tif:
-            data = tif.series[0].asarray()
+            series = tif.series[0]
+            check_image_pixels(series.shape, str(path))
+            data = series.asarray()
     except BiogansError:
         raise
     except Exception as exc:  # tifffile, codec and OS errors all mean the same thing here
@@ -224,7 +227,10 @@ def _parse_ome(xml: str | None, path: Path) -> tuple[OmeMetadata, str | None]:
     try:
         shape = tuple(int(pixels.get(f"Size{ax}", "1")) for ax in order)
     except ValueError:
-        raise BiogansError(f"{path}: OME Pixels sizes are not integers") from None
+        shape = ()
+    if not shape or min(shape) < 1:
+        raise BiogansError(f"{path}: OME Pixels sizes are not positive integers")
+    check_image_pixels(shape, str(path), "the OME-XML's image")
     described = _child(image, "Description")
     meta = OmeMetadata(
         channel_names=names if names and all(names) else None,

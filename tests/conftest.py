@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import numpy as np
 import pytest
 import torch
@@ -45,3 +48,24 @@ def tiny_store(tmp_path):
     """A cell store of 3 proteins x 40 random cells; returns (path, groups)."""
     path = tmp_path / "cells.h5"
     return path, write_random_store(path, ["Alp14", "Arp3", "Sid2"])
+
+
+@pytest.fixture
+def full_disk(monkeypatch):
+    """A full disk for biogans' outputs: every temporary file they are written to (``.<name>.<pid>.*.tmp``)
+    is a link to /dev/full, where every write fails with ENOSPC, the error a full disk gives. Call the
+    fixture's value with a name to fill the disk only for that output's temporary files."""
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full on this system")
+    real = tempfile.mkstemp
+    only: list[str] = []
+
+    def mkstemp(suffix=None, prefix=None, dir=None, text=False):
+        fd, name = real(suffix, prefix, dir, text)
+        if suffix == ".tmp" and (not only or (prefix or "").startswith(f".{only[0]}.")):
+            os.unlink(name)
+            os.symlink("/dev/full", name)
+        return fd, name
+
+    monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
+    return only.append

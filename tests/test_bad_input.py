@@ -4,7 +4,9 @@ does not clean; random and truncated files give clean errors only."""
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,13 +19,14 @@ import pytest
 import torch
 from conftest import random_cells, write_random_store
 
-from biogans.cli import main
+from biogans.cli import build_parser, main
 from biogans.data.neighbours import find_neighbours, read_neighbours
 from biogans.data.options import NeighbourOptions, SplitOptions
 from biogans.data.splits import make_splits, read_splits
 from biogans.data.store import META_COLUMNS, empty_meta, read_store, write_store
 from biogans.errors import BiogansError
 from biogans.models import build, spec_for
+from biogans.stages.arguments import Paths
 from biogans.train.checkpoints import (
     RESUME_FORMAT,
     load_file,
@@ -53,10 +56,34 @@ def inputs(tmp_path_factory) -> Path:
     payload = torch.load(root / "gen.pt", weights_only=True)
     torch.save({**payload, "spec": {**payload["spec"], "ngf": 200_000}}, root / "huge.pt")
     torch.save({k: v for k, v in payload.items() if k != "state_dict"}, root / "no_weights.pt")
+    _foreign_pickles(root, payload)
     _bad_stores(root)
     _bad_splits_and_neighbours(root)
+    _files_reading_outside(root)
+    _inputs_under_other_names(root)
     _bad_csvs(root)
     return root
+
+
+class _CallsAFunction:
+    """Pickled as a call of os.getcwd (harmless, were it ever called): what a hostile file would do."""
+
+    def __reduce__(self):
+        return os.getcwd, ()
+
+
+def _foreign_pickles(root: Path, payload: dict) -> None:
+    """Generator files whose pickle calls a function or builds a class, a plain pickle, and a torch file
+    whose pickle is damaged in a global's name."""
+    import fractions
+    import pickle
+
+    torch.save({**payload, "spec": _CallsAFunction()}, root / "calls.pt")
+    torch.save({**payload, "iteration": fractions.Fraction(3)}, root / "fraction.pt")
+    (root / "plain_pickle.pt").write_bytes(pickle.dumps({"format": "biogans-generator/1"}, protocol=4))
+    data = (root / "gen.pt").read_bytes()
+    assert data.count(b"collections") >= 1
+    (root / "damaged_pickle.pt").write_bytes(data.replace(b"collections", b"collectionz", 1))
 
 
 def _store(path: Path, images: np.ndarray, channels=("Bgs4", "Alp14"), n_meta: int | None = None) -> None:
@@ -109,6 +136,69 @@ def _bad_splits_and_neighbours(root: Path) -> None:
         f["Alp14/Arp3/index"][...] = rows
 
 
+def _files_reading_outside(root: Path) -> None:
+    """HDF5 files of each kind whose data lie (in part) in another file, and one declaring terabytes."""
+    import shutil
+
+    good = random_cells(1, np.random.default_rng(4), ["Bgs4", "Alp14"]).images
+    (root / "secret.txt").write_bytes(b"root:x:0:0:root:/root:/bin/bash\n".ljust(good.nbytes, b"#"))
+    _store(root / "external_storage.h5", good)
+    with h5py.File(root / "external_storage.h5", "r+") as f:
+        del f["Alp14/images"]
+        f.create_dataset("Alp14/images", shape=good.shape, dtype="u1",
+                         external=[(str(root / "secret.txt"), 0, good.nbytes)])
+    with h5py.File(root / "external_link.h5", "w") as f:
+        f.attrs["format"] = "biogans-cells/1"
+        f["Alp14"] = h5py.ExternalLink(str(root / "cells.h5"), "/Alp14")
+    shutil.copy(root / "cells.h5", root / "virtual.h5")
+    with h5py.File(root / "virtual.h5", "r+") as f:
+        shape = f["Alp14/images"].shape
+        del f["Alp14/images"]
+        layout = h5py.VirtualLayout(shape=shape, dtype="u1")
+        layout[:] = h5py.VirtualSource(str(root / "cells.h5"), "Alp14/images", shape=shape)
+        f.create_virtual_dataset("Alp14/images", layout)
+    n = 10**9
+    with h5py.File(root / "terabytes.h5", "w") as f:
+        f.attrs["format"] = "biogans-cells/1"
+        group = f.create_group("Alp14")
+        group.attrs["channels"] = ["Bgs4", "Alp14"]
+        group.create_dataset("images", shape=(n, 2, 48, 80), dtype="u1", chunks=(1, 2, 48, 80), compression="gzip")
+        for name, dtype in META_COLUMNS.items():
+            kind = h5py.string_dtype() if dtype == "str" else dtype
+            group.create_dataset(f"meta/{name}", shape=(n,), dtype=kind, chunks=(1024,), compression="gzip")
+    shutil.copy(root / "splits.h5", root / "splits_external.h5")
+    with h5py.File(root / "splits_external.h5", "r+") as f:
+        del f["Alp14/test"]
+        f["Alp14/test"] = h5py.ExternalLink(str(root / "splits.h5"), "/Alp14/test")
+    shutil.copy(root / "nn.h5", root / "nn_external.h5")
+    with h5py.File(root / "nn_external.h5", "r+") as f:
+        shape, dtype = f["Alp14/Arp3/index"].shape, f["Alp14/Arp3/index"].dtype
+        del f["Alp14/Arp3/index"]
+        layout = h5py.VirtualLayout(shape=shape, dtype=dtype)
+        layout[:] = h5py.VirtualSource(str(root / "nn.h5"), "Alp14/Arp3/index", shape=shape)
+        f.create_virtual_dataset("Alp14/Arp3/index", layout)
+
+
+def _inputs_under_other_names(root: Path) -> None:
+    """Inputs reachable under a second name (a hard link, a symbolic link), and inputs where a command
+    would write: a field and a LIN PNG in their folders, cell stores named as a model's or a reconstruction's
+    output files."""
+    import shutil
+
+    import tifffile
+    from PIL import Image
+
+    os.link(root / "cells.h5", root / "cells_hard.h5")
+    os.symlink(root / "gen.pt", root / "gen_link.h5")
+    (root / "fields/Alp14").mkdir(parents=True)
+    tifffile.imwrite(root / "fields/Alp14/field_000.tif", np.ones((2, 32, 32), np.uint16))
+    (root / "lin/Alp14").mkdir(parents=True)
+    Image.new("RGB", (80, 48)).save(root / "lin/Alp14/cell_0.png")
+    for folder, name in (("model", "resume.pt"), ("model", "train_log.csv"), ("reconstruction", "examples.h5")):
+        (root / folder).mkdir(exist_ok=True)
+        shutil.copy(root / "cells.h5", root / folder / name)
+
+
 def _bad_csvs(root: Path) -> None:
     header = "evaluator,iteration,protein,versus,split,score,accuracy,p_value\n"
     (root / "text_score.csv").write_text(header + "wgangp,,Alp14,Alp14,0,high,0.5,0.5\n")
@@ -130,8 +220,9 @@ def run(argv: list[str]) -> tuple[int, str]:
     return status, err.getvalue()
 
 
-def files_under(root: Path) -> set[Path]:
-    return {p for p in root.rglob("*")}
+def files_under(root: Path) -> dict[Path, tuple[int, int, int]]:
+    """Every path under ``root`` with what would show a change: its inode, size and modification time."""
+    return {p: (p.lstat().st_ino, p.lstat().st_size, p.lstat().st_mtime_ns) for p in root.rglob("*")}
 
 
 TRAIN = ["--model", "wgangp", "--proteins", "Alp14", "--iterations", "3", "--ngf", "4", "--ndf", "4",
@@ -165,6 +256,25 @@ CASES = [
     ("store of another format", ["splits", "{}/no_format.h5", "{}/s.h5"], 1, r"not a biogans cell store"),
     ("store that is missing", ["neighbours", "{}/absent.h5", "{}/n.h5"], 1, r"absent\.h5: no such file"),
     ("train on a bad store", ["train", "{}/float_values.h5", "{}/m", *TRAIN], 1, r"images are float64"),
+    # HDF5 files that read data from other files, or declare terabytes
+    ("store stored in a text file", ["splits", "{}/external_storage.h5", "{}/s.h5"], 1,
+     r"external_storage\.h5: dataset /Alp14/images is stored in another file \(.*secret\.txt\); refused"),
+    ("store linking another file", ["neighbours", "{}/external_link.h5", "{}/n.h5"], 1,
+     r"external_link\.h5: /Alp14 is a link to another file \(.*cells\.h5\); refused"),
+    ("store of a virtual dataset", ["train", "{}/virtual.h5", "{}/m", *TRAIN], 1,
+     r"virtual\.h5: dataset /Alp14/images is virtual \(its data lie in other files\); refused"),
+    ("store declaring terabytes", ["splits", "{}/terabytes.h5", "{}/s.h5"], 1,
+     r"terabytes\.h5: group Alp14: meta/\w+: a \w+ array of 1000000000 needs [\d,]+ bytes, above the limit of "
+     r"8,589,934,592 \(set BIOGANS_MAX_ARRAY_BYTES to allow more\)"),
+    ("reconstruct from a linking store", ["reconstruct", "{}/gen.pt", "{}/external_link.h5", "{}/r"], 1,
+     r"external_link\.h5: /Alp14 is a link to another file"),
+    ("splits linking another file", ["c2st", "real-vs-real", "{}/cells.h5", "{}/splits_external.h5", "--protein",
+                                     "Alp14", *C2ST, "--out", "{}/x.csv"], 1,
+     r"splits_external\.h5: /Alp14/test is a link to another file \(.*splits\.h5\); refused"),
+    ("neighbours of a virtual dataset", ["train", "{}/cells.h5", "{}/m", "--model", "wgangp-multichannel",
+                                         "--proteins", *PROTEINS, "--iterations", "2", "--ngf", "4", "--neighbours",
+                                         "{}/nn_external.h5"], 1,
+     r"nn_external\.h5: dataset /Alp14/Arp3/index is virtual"),
     # garbage generator files
     ("generator of text", ["sample", "{}/hello.pt", "--n", "2", "--out", "{}/x.png"], 1, r"corrupted or truncated"),
     ("generator of random bytes", ["sample", "{}/random.pt", "--n", "2", "--out", "{}/x.png"], 1,
@@ -175,6 +285,15 @@ CASES = [
      r"ngf 200000 is above the limit of 1024"),
     ("generator without weights", ["sample", "{}/no_weights.pt", "--n", "2", "--out", "{}/x.png"], 1,
      r"entry 'state_dict' missing"),
+    ("generator calling a function", ["sample", "{}/calls.pt", "--n", "2", "--out", "{}/x.png"], 1,
+     r"calls\.pt: holds objects other than tensors and plain metadata; refused"),
+    ("generator holding a class", ["assemble", "{}/fraction.pt", "--out", "{}/x.pt"], 1,
+     r"fraction\.pt: holds objects other than tensors and plain metadata; refused"),
+    ("generator of a plain pickle", ["sample", "{}/plain_pickle.pt", "--n", "2", "--out", "{}/x.png"], 1,
+     r"plain_pickle\.pt: corrupted or truncated checkpoint \(not a torch file\)$"),
+    ("generator of a damaged pickle", ["c2st", "fake-vs-real", "{}/damaged_pickle.pt", "--cells", "{}/cells.h5",
+                                       "--splits", "{}/splits.h5", *C2ST, "--out", "{}/x.csv"], 1,
+     r"damaged_pickle\.pt: corrupted or truncated checkpoint \(not a torch file\)$"),
     ("assemble of text", ["assemble", "{}/hello.pt", "--out", "{}/x.pt"], 1, r"hello\.pt: corrupted"),
     ("c2st of a bad generator", ["c2st", "fake-vs-real", "{}/random.pt", "--cells", "{}/cells.h5", "--splits",
                                  "{}/splits.h5", *C2ST, "--out", "{}/x.csv"], 1, r"random\.pt: corrupted"),
@@ -208,6 +327,31 @@ CASES = [
      r"--device: 'gpu' is not of the form"),
     ("unknown option", ["splits", "{}/cells.h5", "{}/s.h5", "--folds", "3"], 2, r"unrecognized arguments: --folds"),
     ("missing argument", ["splits", "{}/cells.h5"], 2, r"the following arguments are required: OUT\.h5"),
+    # an output that is one of the inputs, under its name or another
+    ("splits over its store", ["splits", "{}/cells.h5", "{}/cells.h5"], 1,
+     r"cells\.h5: is also an input; give another output name$"),
+    ("splits over ./store", ["splits", "{}/cells.h5", "{}/./cells.h5"], 1, r"cells\.h5: is also an input"),
+    ("neighbours over a hard link", ["neighbours", "{}/cells.h5", "{}/cells_hard.h5"], 1,
+     r"cells_hard\.h5: is the input .*cells\.h5 under another name; give another output name$"),
+    ("sample over a symbolic link", ["sample", "{}/gen.pt", "--n", "2", "--out", "{}/gen_link.h5"], 1,
+     r"gen_link\.h5: is the input .*gen\.pt under another name"),
+    ("assemble over its part", ["assemble", "{}/gen.pt", "--out", "{}/gen.pt"], 1, r"gen\.pt: is also an input"),
+    ("c2st over its splits", ["c2st", "real-vs-real", "{}/cells.h5", "{}/splits.h5", "--protein", "Alp14", *C2ST,
+                              "--out", "{}/splits.h5"], 1, r"splits\.h5: is also an input"),
+    ("table over its C2ST file", ["table", "table1", "--real", "{}/text_score.csv", "--out", "{}/text_score.csv"], 1,
+     r"text_score\.csv: is also an input"),
+    ("figure 8 table over its C2ST file", ["figure", "figure8", "--c2st", "a={}/text_score.csv", "--table",
+                                          "{}/text_score.csv", "--out", "{}/f.png"], 1, r"text_score\.csv: is also"),
+    ("preprocess over a field", ["preprocess", "{}/fields", "{}/fields/Alp14/field_000.tif"], 1,
+     r"field_000\.tif: is the input .*field_000\.tif under another name|field_000\.tif: is also an input"),
+    ("import-lin over a PNG", ["import-lin", "{}/lin", "{}/lin/Alp14/cell_0.png"], 1, r"cell_0\.png: is "),
+    ("train over its store", ["train", "{}/model/resume.pt", "{}/model", *TRAIN], 1,
+     r"model/resume\.pt: is also an input"),
+    ("train over its neighbours", ["train", "{}/cells.h5", "{}/model", "--model", "wgangp-multichannel",
+                                   "--proteins", *PROTEINS, "--iterations", "2", "--neighbours",
+                                   "{}/model/train_log.csv"], 1, r"model/train_log\.csv: is also an input"),
+    ("reconstruct over its store", ["reconstruct", "{}/gen.pt", "{}/reconstruction/examples.h5",
+                                    "{}/reconstruction"], 1, r"reconstruction/examples\.h5: is also an input"),
     # inputs that do not fit together
     ("split index out of range", ["c2st", "real-vs-real", "{}/cells.h5", "{}/splits_out_of_range.h5", "--protein",
                                   "Alp14", *C2ST, "--out", "{}/x.csv"], 1,
@@ -242,7 +386,34 @@ def test_bad_input_is_one_line_with_the_status_and_leaves_nothing(inputs, name, 
     assert code == status, err
     assert len(lines) == 1 and lines[0].startswith("error: "), err
     assert __import__("re").search(message, lines[0]), lines[0]
-    assert files_under(inputs) == before, sorted(map(str, files_under(inputs) - before))
+    after = files_under(inputs)
+    assert after == before, sorted(str(p) for p in after.keys() | before.keys() if after.get(p) != before.get(p))
+
+
+def leaf_parsers(parser: argparse.ArgumentParser, name: str = "biogans"):
+    """(command, parser) of every command line that runs a stage (``biogans c2st real-vs-real``, ...)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub, child in action.choices.items():
+                yield from leaf_parsers(child, f"{name} {sub}")
+            return
+    yield name, parser
+
+
+def test_every_command_declares_its_input_and_output_paths():
+    """Every argument that names a file or folder is among the command's declared inputs or outputs, which
+    the command line checks against each other before the stage runs."""
+    commands = dict(leaf_parsers(build_parser()))
+    assert len(commands) >= 25
+    for name, parser in commands.items():
+        paths = parser.get_default("paths")
+        assert isinstance(paths, Paths), name
+        declared = {source if isinstance(source, str) else source.dest for source in (*paths.inputs, *paths.outputs)
+                    if isinstance(source, str) or hasattr(source, "dest")}
+        named = {action.dest for action in parser._actions
+                 if re.search(r"\.\w+$|PATH|DIR|FILE|ROOT", str(action.metavar or action.dest.upper()))}
+        assert named <= declared, (name, named - declared)
+        assert declared <= {action.dest for action in parser._actions}, name
 
 
 def test_there_are_forty_cases_or_more():
@@ -342,7 +513,7 @@ def _mutations(data: bytes, rng: np.random.Generator, n: int) -> list[bytes]:
 def test_damage_found_while_reading_an_open_file_is_one_line_naming_it(tmp_path):
     """h5py raises KeyError and friends only when a damaged part is read; the message must still name the
     file although h5py has closed it by then."""
-    from biogans.files import open_hdf5
+    from biogans.hdf5 import open_hdf5
 
     path = tmp_path / "store.h5"
     with h5py.File(path, "w") as f:

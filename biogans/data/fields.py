@@ -19,6 +19,7 @@ import tifffile
 from biogans.errors import BiogansError
 from biogans.ome import read_ome_metadata
 from biogans.proteins import RED
+from biogans.validation import check_image_pixels
 
 LABELS_SUFFIX = "_labels.tif"
 
@@ -81,6 +82,7 @@ def read_field(
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
+            check_image_pixels(series.shape, str(path))
             data = series.asarray()
             axes = series.axes
             ij_meta = tif.imagej_metadata or {}
@@ -141,7 +143,11 @@ def read_labels(path: str | os.PathLike, shape: tuple[int, int]) -> np.ndarray:
     if not path.is_file():
         raise BiogansError(f"{path}: label mask not found")
     try:
-        labels = tifffile.imread(path)
+        with tifffile.TiffFile(path) as tif:
+            check_image_pixels(tif.series[0].shape, str(path))
+            labels = tif.series[0].asarray()
+    except BiogansError:
+        raise
     except Exception as exc:
         raise BiogansError(f"{path}: unreadable or truncated TIFF ({_one_line(exc)})") from None
     labels = np.squeeze(labels)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -115,17 +116,23 @@ def _read_protein(protein: str, parts: list[tuple[str | None, Path, list[Path]]]
 
 
 def read_lin_png(path: Path) -> np.ndarray:
-    """One LIN cell image as uint8 [48, 80, 3]; refuses unreadable, truncated, mis-sized or non-RGB files."""
+    """One LIN cell image as uint8 [48, 80, 3]; refuses unreadable, truncated, mis-sized or non-RGB files, the
+    size and mode as the header declares them, before anything is decoded."""
+    height, width = CELL_SHAPE
     try:
-        with Image.open(path) as image:
-            image.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # a wrong size is refused below
+            image = Image.open(path)
+        with image:
             mode, size = image.mode, image.size
-            data = np.asarray(image)
+            if size != (width, height):
+                raise BiogansError(f"{path}: image of {size[0]}x{size[1]} pixels, expected {width}x{height} "
+                                   "(width x height)")
+            if mode != "RGB":
+                raise BiogansError(f"{path}: PNG mode {mode}, expected RGB")
+            image.load()
+            return np.asarray(image)
+    except BiogansError:
+        raise
     except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for broken files
         raise BiogansError(f"{path}: unreadable or truncated PNG ({' '.join(str(exc).split())})") from None
-    height, width = CELL_SHAPE
-    if size != (width, height):
-        raise BiogansError(f"{path}: image of {size[0]}x{size[1]} pixels, expected {width}x{height} (width x height)")
-    if mode != "RGB":
-        raise BiogansError(f"{path}: PNG mode {mode}, expected RGB")
-    return data

@@ -21,7 +21,7 @@ import torch
 from biogans.data.options import NeighbourOptions
 from biogans.data.store import CellSet, read_store
 from biogans.errors import BiogansError
-from biogans.files import atomic_path, describe_hdf5, open_hdf5
+from biogans.hdf5 import describe_hdf5, open_hdf5, read_array, write_hdf5
 from biogans.proteins import RED
 
 log = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ def find_neighbours(cells_path: str | Path, out_path: str | Path,
     k, block_size = options.k, options.block_size
     store = read_store(cells_path)
     reds = {protein: red_vectors(cells) for protein, cells in store.items()}
-    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
+    with write_hdf5(out_path) as f:
         describe_hdf5(f, FORMAT, "red-channel nearest neighbours: /<A>/<B>/index [n_A, k] are the cell-store rows "
                       "of protein B's training cells nearest to each cell of A by L2 distance of the red (Bgs4) "
                       "channel, nearest first; /<A>/<B>/distance the distances in [0, 1] intensity units",
@@ -119,7 +119,7 @@ def _neighbour_rows(group: h5py.Group, other: str, n: int, train: np.ndarray, wh
     if not isinstance(data, h5py.Dataset) or data.ndim != 2 or data.shape[0] != n or data.shape[1] < 1 \
             or data.dtype.kind not in "iu":
         raise BiogansError(f"{where}: expected integers [{n}, k]; re-run `biogans neighbours`")
-    rows = data[()]
+    rows = read_array(data, where)
     if not np.isin(rows, train).all():
         raise BiogansError(f"{where}: rows that are not training cells of {other}; re-run `biogans neighbours`")
     return rows

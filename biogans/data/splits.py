@@ -18,7 +18,7 @@ import numpy as np
 from biogans.data.options import SplitOptions
 from biogans.data.store import ROLES, CellSet, read_store
 from biogans.errors import BiogansError
-from biogans.files import atomic_path, describe_hdf5, open_hdf5
+from biogans.hdf5 import describe_hdf5, open_hdf5, read_array, write_hdf5
 from biogans.seeds import stable_id
 
 FORMAT = "biogans-splits/1"
@@ -39,7 +39,7 @@ def make_splits(cells_path: str | Path, out_path: str | Path, options: SplitOpti
     """Draw ``options.n_splits`` half/half partitions per protein and role and write them atomically."""
     n_splits, seed = options.n_splits, options.seed
     store = read_store(cells_path)
-    with atomic_path(out_path) as tmp, h5py.File(tmp, "w") as f:
+    with write_hdf5(out_path) as f:
         describe_hdf5(f, FORMAT, "the C2ST's seeded half/half splits: /<protein>/<role> (train, test) holds "
                       "[n_splits, n] permutations of the cell-store rows of that protein's cells of that role; "
                       "the first n // 2 of a row are half 0, the rest half 1", source=str(cells_path),
@@ -100,7 +100,7 @@ def _permutations(group: h5py.Group, role: str, rows: np.ndarray, n_splits: int,
     data = group.get(role)
     if not isinstance(data, h5py.Dataset) or data.shape != (n_splits, len(rows)) or data.dtype.kind not in "iu":
         raise BiogansError(f"{where}: expected integers [{n_splits}, {len(rows)}]; re-run `biogans splits`")
-    permutations = data[()]
+    permutations = read_array(data, where)
     if not (np.sort(permutations, axis=1) == rows[None]).all():
         raise BiogansError(f"{where}: a split is not a permutation of the protein's {role} cells "
                            "(rows out of range or repeated); re-run `biogans splits`")

@@ -25,7 +25,7 @@ import pandas as pd
 
 from biogans import __version__
 from biogans.errors import BiogansError
-from biogans.files import atomic_path, describe_hdf5, open_hdf5
+from biogans.hdf5 import describe_hdf5, open_hdf5, read_array, write_hdf5
 from biogans.proteins import CELL_SHAPE
 
 FORMAT = "biogans-cells/1"
@@ -101,7 +101,7 @@ def write_store(
     cells come from (synthetic, lin, tiff, generated), ``provenance`` more of it (the input folder, the
     simulator's seed), ``pixel_size`` their scale in µm per pixel (None: unknown)."""
     path = Path(path)
-    with atomic_path(path) as tmp, h5py.File(tmp, "w", track_order=True) as f:  # groups keep their order
+    with write_hdf5(path, track_order=True) as f:  # groups keep their order
         describe_hdf5(f, FORMAT, DESCRIPTION, source=source, version=__version__, **provenance,
                       params=json.dumps(params or {}, sort_keys=True, default=str),
                       pixel_size=np.nan if pixel_size is None else float(pixel_size), pixel_size_unit="µm")
@@ -165,9 +165,9 @@ def _read_group(group: h5py.Group, where: str) -> CellSet:
     if wrong:
         raise BiogansError(f"{where}: {images.shape[0]} images but metadata column(s) {', '.join(wrong)}")
     try:
-        meta = pd.DataFrame({name: (group["meta"][name].asstr()[()] if dtype == "str" else
-                                    group["meta"][name][()].astype(dtype)) for name, dtype in META_COLUMNS.items()})
-        pixels = images[()]
+        meta = pd.DataFrame({name: read_array(group["meta"][name], f"{where}: meta/{name}", text=dtype == "str")
+                             .astype(object if dtype == "str" else dtype) for name, dtype in META_COLUMNS.items()})
+        pixels = read_array(images, f"{where}: images")
     except (OSError, TypeError, ValueError) as exc:
         raise BiogansError(f"{where}: unreadable data ({str(exc).splitlines()[0]})") from None
     roles = set(meta["role"]) - set(ROLES)

@@ -10,6 +10,7 @@ one bank of every real cell, kept as [N, H, W, C] on the device, with flips fold
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 import torch
@@ -18,7 +19,7 @@ from torch import nn
 from biogans.device import GraphedStep, autocast
 from biogans.evaluate.generated import GeneratedCells
 from biogans.evaluate.options import C2STOptions
-from biogans.models import Critic
+from biogans.models import Critic, check_parameters
 from biogans.train.objectives import Objective, get_objective
 
 if TYPE_CHECKING:
@@ -38,8 +39,10 @@ def evaluator_objective(options: C2STOptions) -> Objective:
 def new_critics(channels: int, height: int, width: int, rngs: Sequence[torch.Generator],
                 ndf: int, batchnorm: bool) -> Critic:
     """A grouped critic whose group g has the paper's initialisation drawn from ``rngs[g]``."""
+    make = partial(Critic, channels, ndf, len(rngs), batchnorm, height, width)
+    check_parameters(make, f"a C2ST critic of width {ndf} has", networks=len(rngs))
     with torch.random.fork_rng(devices=[]):  # the constructor's own draws leave torch's global RNG as it was
-        critic = Critic(channels, ndf, len(rngs), batchnorm, height, width)
+        critic = make()
     with torch.no_grad():
         for layer in critic.modules():
             if isinstance(layer, nn.Conv2d):

@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 import torch
@@ -37,7 +36,8 @@ from biogans.device import resolve_device
 from biogans.errors import BiogansError
 from biogans.evaluate.lbfgs import BatchedLBFGS
 from biogans.evaluate.options import ReconstructOptions
-from biogans.files import atomic_path, describe_hdf5, read_csv
+from biogans.files import atomic_path, read_csv
+from biogans.hdf5 import describe_hdf5, write_hdf5
 from biogans.images import to_uint8
 from biogans.proteins import RED
 from biogans.train.checkpoints import load_generator
@@ -254,7 +254,7 @@ def _check_cells(cells: CellSet, protein: str, shape: tuple[int, int], cells_pat
 
 
 def _write_examples(path: Path, examples: dict[str, dict[str, np.ndarray]], attrs: dict) -> None:
-    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+    with write_hdf5(path) as f:
         describe_hdf5(f, EXAMPLES_FORMAT, "reconstructions of held-out cells: per protein group, uint8 [n, 2, 48, 80] "
                       "target, reconstruction and nearest (training cell) images, channel 0 red (Bgs4), 1 the "
                       "protein; their cell-store rows (row, nn_row) and the fitted latents z",

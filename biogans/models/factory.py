@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 
 import torch
+from torch import nn
 
 from biogans.errors import BiogansError
 from biogans.models.base import CellGenerator
@@ -16,6 +18,7 @@ from biogans.models.conditional import (
 from biogans.models.dcgan import Critic
 from biogans.models.joint import JointGenerator
 from biogans.models.specs import check_spec, critic_layout_of
+from biogans.validation import MAX_PARAMETERS
 
 GENERATORS: dict[str, type[CellGenerator]] = {
     "dcgan": JointGenerator,
@@ -32,14 +35,27 @@ def build(spec: Mapping, source: str = "model spec") -> CellGenerator:
     ``source`` (e.g. the checkpoint's path) prefixes the message of the BiogansError a bad spec raises.
     """
     check_spec(spec, source)
-    return GENERATORS[spec["architecture"]](spec)
+    make = partial(GENERATORS[spec["architecture"]], spec)
+    check_parameters(make, f"{source}: a {spec['architecture']} generator of")
+    return make()
 
 
 def build_critic(spec: Mapping, ndf: int, batchnorm: bool) -> Critic:
     """The (grouped) critic matching the generator's ``critic_layout``; batchnorm=False for WGAN-GP."""
     check_spec(spec)
     groups, channels = critic_layout_of(spec)
-    return Critic(channels, ndf, groups, batchnorm, spec["height"], spec["width"])
+    make = partial(Critic, channels, ndf, groups, batchnorm, spec["height"], spec["width"])
+    check_parameters(make, f"a critic of width {ndf} has", networks=groups)
+    return make()
+
+
+def check_parameters(make: Callable[[], nn.Module], what: str, networks: int = 1) -> None:
+    """Refuse a network that ``make`` builds with more than :data:`MAX_PARAMETERS` parameters (per one of the
+    ``networks`` it holds, as a grouped critic does): counted on a copy built on the meta device, which
+    allocates no memory and draws no random numbers, so that a spec asking for gigabytes allocates nothing."""
+    with torch.device("meta"):
+        count = sum(parameter.numel() for parameter in make().parameters())
+    MAX_PARAMETERS.check(count // networks, what)
 
 
 def assemble_independent(parts: Sequence[tuple[Mapping, Mapping[str, torch.Tensor]]],

@@ -21,7 +21,8 @@ from biogans.data.loaders import cell_tensor
 from biogans.data.store import CellSet, read_store, to_unit_range
 from biogans.errors import BiogansError
 from biogans.evaluate.reconstruct import EXAMPLES_FORMAT
-from biogans.files import atomic_path, open_hdf5
+from biogans.files import atomic_path
+from biogans.hdf5 import open_hdf5, read_array
 from biogans.images import cell_rows, grid, grid_centres, save_gif, to_rgb
 from biogans.models.latent import fixed_noise, interpolate, sample_noise
 from biogans.report.canvas import DPI, check_png, save_figure
@@ -158,7 +159,8 @@ def read_examples(path: str | Path) -> dict[str, dict[str, np.ndarray]]:
             missing = [k for k in ("target", "nearest", "reconstruction", "row") if k not in group]
             if missing:
                 raise BiogansError(f"{path}: protein {protein} lacks {', '.join(missing)}")
-            data[protein] = {k: group[k][()] for k in ("target", "nearest", "reconstruction", "row")}
+            data[protein] = {k: read_array(group[k], f"{path}: {protein}/{k}")
+                             for k in ("target", "nearest", "reconstruction", "row")}
     if not data:
         raise BiogansError(f"{path}: no proteins")
     for protein, arrays in data.items():
@@ -188,7 +190,7 @@ def figure7_cell_cycle(generator: str | Path, out: str | Path, gif: str | Path |
     generated red cell, those at the two ``percentiles``.
     """
     check_png(out)
-    gif = Path(gif) if gif is not None else Path(out).with_suffix(".gif")
+    gif = animation_path(out, gif)
     if gif.suffix != ".gif":
         raise BiogansError(f"{gif}: the animation must end in .gif")
     if steps < 2 or frames < 2 or candidates < 2:
@@ -207,6 +209,11 @@ def figure7_cell_cycle(generator: str | Path, out: str | Path, gif: str | Path |
     with atomic_path(gif) as gif_tmp:
         save_gif(gif_tmp, animation + animation[-2:0:-1], duration_ms=100)
         save_figure(figure, out)
+
+
+def animation_path(out: str | Path, gif: str | Path | None) -> Path:
+    """Figure 7's GIF: ``gif``, or by default ``out`` with the suffix .gif."""
+    return Path(gif) if gif is not None else Path(out).with_suffix(".gif")
 
 
 def red_length(red: torch.Tensor, threshold: float = CELL_THRESHOLD, min_pixels: int = 2) -> torch.Tensor:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from biogans.stages.arguments import Paths
+
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
@@ -13,7 +15,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("parts", nargs="+", metavar="PART.pt", help="per-protein generator files, in protein order")
     parser.add_argument("--out", required=True, metavar="GENERATOR.pt", help="file to write")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, paths=Paths(inputs=("parts",), outputs=("out",)))
 
 
 def run(args: argparse.Namespace) -> None:

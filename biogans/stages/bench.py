@@ -6,6 +6,7 @@ import argparse
 import re
 
 from biogans.options import add_threads
+from biogans.stages.arguments import Paths
 
 CASES = ("wgangp_iter_w64", "wgangp_iter_demo", "star_step", "c2st_ten_splits", "c2st_ten_splits_w64",
          "reconstruct", "reconstruct_w64", "neighbours", "peak_gflops", "train_gflops", "train_gflops_demo",
@@ -35,7 +36,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="cpu", type=_device, metavar="DEVICE",
                         help="cpu (default), cuda or cuda:N: where the cases run; a GPU that is absent is an error")
     add_threads(parser, default=2)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, paths=Paths(outputs=("json",)))
 
 
 def _case(name: str) -> str:

@@ -7,6 +7,11 @@ import argparse
 from biogans.data.options import SplitOptions
 from biogans.evaluate.options import C2STOptions
 from biogans.options import add_options, add_threads, from_args
+from biogans.stages.arguments import Paths
+
+#: The input arguments of each mode.
+INPUTS = {"real-vs-real": ("cells", "splits"), "train-vs-test": ("cells", "splits"),
+          "fake-vs-real": ("generators", "cells", "splits"), "all-proteins": ("generator", "truth")}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -63,11 +68,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     mode.add_argument("--truth", required=True, metavar="JOINT_TRUTH.h5", help="all-proteins ground-truth store")
     add_options(mode, SplitOptions, skip=("seed",))
 
-    for mode in modes.choices.values():
+    for name, mode in modes.choices.items():
         mode.add_argument("--out", required=True, metavar="OUT.csv", help="result file to write")
         add_options(mode, C2STOptions)
         add_threads(mode)
-        mode.set_defaults(run=run)
+        mode.set_defaults(run=run, paths=Paths(inputs=INPUTS[name], outputs=("out",)))
 
 
 def run(args: argparse.Namespace) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from dataclasses import asdict
+from pathlib import Path
 
 from biogans.options import add_options, add_threads, from_args
 from biogans.report.options import (
@@ -13,10 +14,20 @@ from biogans.report.options import (
     Figure6Options,
     Figure7Options,
 )
-from biogans.stages.arguments import grouped, mode_model_path, named_path, unique
+from biogans.stages.arguments import (
+    Paths,
+    grouped,
+    markdown_beside,
+    mode_model_path,
+    named_path,
+    unique,
+)
 
 OPTIONS = {"figure1": Figure1Options, "figure3": Figure3Options, "figure4": Figure4Options,
            "figure6": Figure6Options, "figure7": Figure7Options}
+#: The input arguments of each figure.
+INPUTS = {"figure1": ("generator", "cells"), "figure3": ("generator", "cells"), "figure4": ("generator",),
+          "figure6": ("reconstruction",), "figure7": ("generator",), "figure8": ("c2st", "baseline")}
 STAR_HELP = ("a star-shaped (or multi-channel) generator file, e.g. "
              "wgangp-star=results/models/wgangp-star/generator_50000.pt")
 
@@ -49,7 +60,8 @@ def register(commands: argparse._SubParsersAction) -> None:
         if name in OPTIONS:
             add_options(figure, OPTIONS[name])
         add_threads(figure)
-        figure.set_defaults(run=run)
+        more = {"figure7": ("gif", _animation), "figure8": ("table", markdown_beside("table"))}.get(name, ())
+        figure.set_defaults(run=run, paths=Paths(inputs=INPUTS[name], outputs=("out", *more)))
 
 
 def _add_cell_figures(figures: argparse._SubParsersAction) -> None:
@@ -119,3 +131,10 @@ def run(args: argparse.Namespace) -> None:
         figures.figure7_cell_cycle(generator, args.out, args.gif, model=model, **settings)
     else:
         figure8.figure8_c2st_vs_iterations(args.c2st, args.out, table=args.table, baseline=args.baseline)
+
+
+def _animation(args: argparse.Namespace) -> list[Path]:
+    """Figure 7's GIF: --gif, or by default OUT with .gif."""
+    from biogans.report.figures import animation_path
+
+    return [animation_path(args.out, args.gif)]

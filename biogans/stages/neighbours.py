@@ -6,6 +6,7 @@ import argparse
 
 from biogans.data.options import NeighbourOptions
 from biogans.options import add_options, add_threads, from_args
+from biogans.stages.arguments import Paths
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -19,7 +20,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("out", metavar="OUT.h5", help="neighbours file to write")
     add_options(parser, NeighbourOptions)
     add_threads(parser)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, paths=Paths(inputs=("cells",), outputs=("out",)))
 
 
 def run(args: argparse.Namespace) -> None:

@@ -6,6 +6,7 @@ import argparse
 
 from biogans.data.options import PreprocessOptions
 from biogans.options import add_options, add_threads, from_args
+from biogans.stages.arguments import Paths, files_in
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -31,7 +32,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--reference", metavar="CELLS.h5", default=None,
                         help="with --all-proteins: the cell store whose per-protein normalisation to apply")
     add_threads(parser)
-    parser.set_defaults(run=run)
+    fields = (files_in("fields_dir", "*/*.tif"), files_in("masks", "*/*.tif"))
+    parser.set_defaults(run=run, paths=Paths(inputs=(*fields, "reference"), outputs=("out",)))
 
 
 def run(args: argparse.Namespace) -> None:

@@ -6,6 +6,7 @@ import argparse
 
 from biogans.evaluate.options import ReconstructOptions
 from biogans.options import add_options, add_threads, from_args
+from biogans.stages.arguments import Paths, files_in
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -23,7 +24,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("out_dir", metavar="OUT_DIR", help="folder for cells.csv and examples.h5")
     add_options(parser, ReconstructOptions)
     add_threads(parser)
-    parser.set_defaults(run=run)
+    written = files_in("out_dir", "cells.csv", "examples.h5")
+    parser.set_defaults(run=run, paths=Paths(inputs=("generator", "cells"), outputs=(written,)))
 
 
 def run(args: argparse.Namespace) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from biogans.options import add_options, add_threads, from_args
+from biogans.stages.arguments import Paths
 from biogans.train.options import SampleOptions
 
 
@@ -22,7 +23,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, metavar="FILE", help="output .ome.tif, .png or .h5")
     add_options(parser, SampleOptions)
     add_threads(parser)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, paths=Paths(inputs=("generator",), outputs=("out",)))
 
 
 def run(args: argparse.Namespace) -> None:

@@ -6,6 +6,7 @@ import argparse
 
 from biogans.data.options import SimulateOptions
 from biogans.options import add_options, add_threads, from_args
+from biogans.stages.arguments import Paths, files_in
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -20,7 +21,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("out_dir", metavar="OUT_DIR", help="folder to write the fields into")
     add_options(parser, SimulateOptions)
     add_threads(parser)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, paths=Paths(outputs=(files_in("out_dir", "*/*"),)))
 
 
 def run(args: argparse.Namespace) -> None:

@@ -6,6 +6,7 @@ import argparse
 
 from biogans.data.options import SplitOptions
 from biogans.options import add_options, from_args
+from biogans.stages.arguments import Paths
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -17,7 +18,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("cells", metavar="CELLS.h5", help="cell store")
     parser.add_argument("out", metavar="OUT.h5", help="splits file to write")
     add_options(parser, SplitOptions)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, paths=Paths(inputs=("cells",), outputs=("out",)))
 
 
 def run(args: argparse.Namespace) -> None:

@@ -5,9 +5,18 @@ from __future__ import annotations
 import argparse
 
 from biogans.evaluate.options import EVALUATORS
-from biogans.stages.arguments import mode_model_path, named_path, unique
+from biogans.stages.arguments import (
+    Paths,
+    markdown_beside,
+    mode_model_path,
+    named_path,
+    unique,
+)
 
 REAL_HELP = "real-vs-real C2ST files (results/c2st/real/<A>.csv), one per protein A"
+#: The input arguments of each table.
+INPUTS = {"table1": ("real",), "table2": ("c2st", "real"), "table3": ("reconstruction",), "table4": ("c2st",),
+          "claims": ("table1", "table2", "table3", "table4", "figure8")}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -67,7 +76,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         if name not in ("table3", "claims"):
             table.add_argument("--evaluator", default="wgangp", choices=EVALUATORS,
                                help="C2ST evaluator whose rows to report (default: wgangp, as the paper)")
-        table.set_defaults(run=run)
+        table.set_defaults(run=run, paths=Paths(inputs=INPUTS[name], outputs=("out", markdown_beside("out"))))
 
 
 def _add_claims(tables: argparse._SubParsersAction) -> None:

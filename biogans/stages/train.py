@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from biogans.options import add_options, add_threads, from_args
+from biogans.stages.arguments import Paths, files_in
 from biogans.train.options import TrainOptions
 
 
@@ -22,7 +23,9 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help="red-channel neighbours (multi-channel models only)")
     add_options(parser, TrainOptions)
     add_threads(parser)
-    parser.set_defaults(run=run)
+    written = files_in("out_dir", "generator_*.pt", "samples_*.png", "train_log.csv", "train_options.json",
+                       "resume.pt", "snapshots/*")
+    parser.set_defaults(run=run, paths=Paths(inputs=("cells", "neighbours"), outputs=(written,)))
 
 
 def run(args: argparse.Namespace) -> None:

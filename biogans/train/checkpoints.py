@@ -13,6 +13,8 @@ a file holding anything else (arbitrary pickled objects) is refused, never unpic
 from __future__ import annotations
 
 import pickle
+import warnings
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -34,9 +36,10 @@ STRUCTURE: dict[str, dict[str, type | tuple[type, ...]]] = {
 
 
 def save_file(path: str | Path, payload: dict[str, Any]) -> None:
-    """``torch.save`` to a temporary file, then rename: the file is whole or absent."""
-    with atomic_path(path) as tmp:
-        torch.save(payload, tmp)
+    """``torch.save`` to a temporary file, then rename: the file is whole or absent. torch writes through a
+    Python file object, so that a failed write (a full disk) keeps its OSError for the one-line message."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(payload, f)
 
 
 def load_file(path: str | Path, expected_format: str) -> dict[str, Any]:
@@ -46,9 +49,11 @@ def load_file(path: str | Path, expected_format: str) -> dict[str, Any]:
     if not path.is_file():
         raise BiogansError(f"{path}: no such file")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        if "Unsupported global" in str(exc) or "safe_globals" in str(exc):  # a class or function to call
+        with warnings.catch_warnings():  # torch warns of some foreign files before refusing them: one line only
+            warnings.simplefilter("ignore")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        if _whole_archive(path):  # the safe loader refused what the intact pickle holds (a class, a function)
             raise BiogansError(f"{path}: holds objects other than tensors and plain metadata; refused "
                                "(only files written by biogans are loaded)") from None
         raise BiogansError(f"{path}: corrupted or truncated checkpoint (not a torch file)") from None
@@ -64,6 +69,18 @@ def load_file(path: str | Path, expected_format: str) -> dict[str, Any]:
     if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in weights.items()):
         raise BiogansError(f"{path}: damaged {expected_format} file (weights that are not named tensors)")
     return payload
+
+
+def _whole_archive(path: Path) -> bool:
+    """Whether ``path`` is a torch file as torch.save writes it, undamaged: a zip archive holding a pickle
+    (``data.pkl``) whose every record matches its checksum. Decided from the file's structure, not from the
+    wording of torch's errors, which changes between releases."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            pickled = any(name.rsplit("/", 1)[-1] == "data.pkl" for name in archive.namelist())
+            return pickled and archive.testzip() is None
+    except Exception:  # noqa: BLE001 - zipfile raises many kinds of error on damaged archives
+        return False
 
 
 def _first_line(error: BaseException) -> str:

@@ -27,7 +27,7 @@ from biogans.data.loaders import CompositeSampler, FixedBatch, JointSampler, Per
 from biogans.data.store import read_store, store_groups
 from biogans.device import GraphedStep, autocast, fastest, graph_candidates, precision_candidates, resolve_device
 from biogans.errors import BiogansError
-from biogans.files import output_dir
+from biogans.files import output_dir, write_errors
 from biogans.models import build, build_critic
 from biogans.models.latent import fixed_noise, sample_noise
 from biogans.models.zoo import definition, spec_for
@@ -281,7 +281,8 @@ def _run(trainer: Trainer, out_dir: Path, options: TrainOptions, start: int, sec
     name = options.model if len(options.proteins) > 1 else f"{options.model}/{options.proteins[0]}"
     progress = tqdm(range(start, options.iterations), initial=start, total=options.iterations, desc=name,
                     mininterval=5, dynamic_ncols=True)
-    with open(out_dir / "train_log.csv", "a", newline="") as log_file:
+    log_path = out_dir / "train_log.csv"
+    with write_errors(log_path), open(log_path, "a", newline="") as log_file:
         writer = csv.writer(log_file)
         for iteration in progress:
             stats = trainer.step(iteration)

@@ -22,7 +22,7 @@ import torch
 
 from biogans import __version__
 from biogans.errors import BiogansError
-from biogans.files import atomic_path
+from biogans.files import atomic_path, output_dir, read_lines
 from biogans.images import cell_sheet, save_png
 from biogans.train.checkpoints import RESUME_FORMAT, load_file, save_generator
 from biogans.train.options import TrainOptions
@@ -86,7 +86,7 @@ def _restore_snapshots(snapshots: Path, out_dir: Path) -> None:
 def write_checkpoint(trainer: Trainer, out_dir: Path, snapshots: Path, iteration: int,
                       noise: torch.Tensor) -> None:
     """generator_<iter>.pt and samples_<iter>.png, plus their snapshot copies."""
-    snapshots.mkdir(exist_ok=True)
+    output_dir(snapshots)
     save_generator(snapshots / f"generator_{iteration}.pt", trainer.generator, iteration)
     trainer.generator.eval()
     with torch.no_grad():
@@ -113,13 +113,27 @@ def write_options(path: Path, trainer: Trainer) -> None:
 
 def truncate_log(path: Path, start: int) -> None:
     """Keep the log rows up to the resume iteration (later ones are recomputed); write the header."""
-    rows = []
-    if start and path.exists():
-        with open(path, newline="") as f:
-            rows = [r for r in csv.reader(f)][1:]
-        rows = [r for r in rows if r and int(r[0]) <= start]
+    rows = [row for row in _log_rows(path) if int(row[0]) <= start] if start else []
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(LOG_COLUMNS)
         writer.writerows(rows)
 
+
+def _log_rows(path: Path) -> list[list[str]]:
+    """The whole rows of a training log: complete lines of an increasing iteration and numbers. Reading stops
+    at the first other line, the tail a crash leaves (a row cut short, or the NUL bytes a power loss leaves
+    where the file grew but its data never reached the disk)."""
+    rows: list[list[str]] = []
+    for line in read_lines(path)[1:]:  # not the header
+        row = line.rstrip("\r").split(",")  # csv ends rows in \r\n
+        try:
+            iteration, *_ = int(row[0]), *map(float, row[1:])
+            whole = len(row) == len(LOG_COLUMNS) and iteration > (int(rows[-1][0]) if rows else 0)
+        except ValueError:
+            whole = False
+        if not whole:
+            log.warning("%s: a damaged tail after %d rows (a crash while writing) is dropped", path, len(rows))
+            break
+        rows.append(row)
+    return rows
