@@ -14,9 +14,14 @@ def median_seconds(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(timed(fn) for _ in range(repeats))
 
 
+#: Calls of each side before timing: enough for a fast path to have captured its CUDA graph (two eager
+#: calls, then the capture) and for the allocator and kernel choices to settle.
+WARMUP = 4
+
+
 def side_by_side(fast: Callable[[], object], baseline: Callable[[], object], repeats: int = 5,
-                 warmup: int = 1) -> dict[str, float]:
-    """{"seconds", "baseline_seconds", "speedup"} of one call each, measured in turns."""
+                 warmup: int = WARMUP) -> dict[str, float]:
+    """{"seconds", "baseline_seconds", "speedup"} of one call each, measured in turns after warm-up."""
     for _ in range(warmup):
         fast()
         baseline()
