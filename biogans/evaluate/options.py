@@ -36,9 +36,9 @@ class C2STOptions:
                          metavar="N", config="c2st.passes")
     lr: float | None = option(None, "critic learning rate (default: the evaluator's: 2e-4 gan, 5e-5 wgan, "
                               "1e-4 wgangp)", minimum=0, maximum=1, exclusive_minimum=True, config="c2st.lr.*")
-    max_groups: int = option(0, "critics trained at once as one grouped network; results do not change, "
-                             "speed and memory do (0: all on a GPU; on the CPU the size measured fastest)",
-                             minimum=0, maximum=100_000, metavar="N")
+    max_groups: int = option(0, "critics trained at once as one grouped network; results change only by "
+                             "float rounding, speed and memory more (0: the size measured fastest)",
+                             minimum=0, maximum=100_000, metavar="N", config="c2st.max_groups")
     seed: int = seed_option("seed of critics, batches and generated cells", config="c2st.seed")
     device: str = device_option(config="c2st.device")
     precision: str = precision_option("arithmetic of the critics and generators", config="c2st.precision")

@@ -136,7 +136,8 @@ def train_inputs(wildcards):
 
 def c2st_options(evaluator):
     """`biogans c2st` options from the config, for one evaluator."""
-    values = {key: C2ST[key] for key in ("steps", "batch_size", "ndf", "passes", "seed", "device", "precision")}
+    keys = ("steps", "batch_size", "ndf", "passes", "seed", "device", "precision", "max_groups")
+    values = {key: C2ST[key] for key in keys}
     return cli_options({"evaluator": evaluator, **values, "lr": C2ST["lr"][evaluator]})
 
 
