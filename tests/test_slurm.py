@@ -89,9 +89,9 @@ def test_gpu_requests_follow_the_config_not_a_partition(tmp_path):
         return gpus
 
     off = gpu_by_rule()
-    assert off["train_joint"] == off["c2st_fake"] == {0}
+    assert off["train"] == off["c2st_fake"] == {0}
     on = gpu_by_rule(*gpu_config(work, training=1, c2st=1))
-    for rule in ("train_joint", "train_conditional", "train_independent",
+    for rule in ("train", "train_conditional", "train_independent",
                  "c2st_real", "c2st_train_vs_test", "c2st_fake", "c2st_all_proteins"):
         assert on[rule] == {1}, rule
     assert on["splits"] == on["table1"] == on["reconstruct"] == {0}
@@ -147,16 +147,20 @@ def test_what_the_plugin_asks_sbatch_for(tmp_path, gpu):
     assert " -p cpu " in by_rule["data"] and "--gpus" not in by_rule["data"]
 
 
-def test_local_profile_caps_concurrent_gpu_jobs(tmp_path):
-    """`resources: gpu: 1` in the local profile is Snakemake's --resources gpu=1: a job asking for
-    more is held to it (and at most one gpu=1 job runs at a time)."""
+def test_local_profile_caps_concurrent_gpu_jobs_and_gives_default_resources(tmp_path):
+    """`resources: gpu_slots: 1` in the local profile is Snakemake's --resources gpu_slots=1: a job asking
+    for more is held to it (at most one GPU job at a time); a GPU job of a stage takes one slot; the rules
+    that declare no resources get the profile's default-resources."""
     work = workflow_copy(tmp_path)
-    result = subprocess.run([*SNAKEMAKE, "--profile", "workflow/profiles/local", "-n", *SMOKE,
-                             "--set-resources=splits:gpu=3", "results/data/splits.h5"],
+    result = subprocess.run([*SNAKEMAKE, "results/data/splits.h5", "results/models/gan/generator_6.pt", "--profile",
+                             "workflow/profiles/local", "-n", *SMOKE, "--set-resources=splits:gpu_slots=3",
+                             "--config", "training={gpu: 1}"],
                             cwd=work, capture_output=True, text=True, timeout=300, env=environment(work))
     assert result.returncode == 0, result.stderr[-3000:]
-    splits = result.stdout[result.stdout.index("rule splits:"):]
-    assert re.search(r"resources: .*\bgpu=1\b", splits)
+    jobs = {block.split(":", 1)[0]: block for block in result.stdout.split("\nrule ")[1:]}
+    assert re.search(r"resources: .*\bgpu_slots=1\b", jobs["splits"])
+    assert re.search(r"resources: .*\bgpu=1\b.*\bgpu_slots=1\b", jobs["train"])
+    assert re.search(r"resources: .*\bmem_mb=1000\b.*\bruntime=10\b", jobs["simulate"])
 
 
 # ------------------------------------------------------------------------------- a real controller

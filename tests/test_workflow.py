@@ -154,7 +154,7 @@ def test_the_paper_preset_plans_the_full_dag_on_a_lin_layout(tmp_path):
     counts = dict(line.split() for line in result.stdout.splitlines()
                   if len(line.split()) == 2 and line.split()[1].isdigit())
     assert counts["import_lin"] == "1" and "simulate" not in counts and "table4" not in counts
-    assert counts["train_joint"] == "6" and counts["train_independent"] == str(4 * 6)
+    assert counts["train"] == "6" and counts["train_independent"] == str(4 * 6)
     assert counts["c2st_fake"] == str(5 + 6 * 3)  # Table 2's five models; Figure 8's six, three evaluators each
     assert counts["c2st_train_vs_test"] == "3"
     assert counts["reconstruct"] == "8"  # Table 3: four models, both modes for the separable ones

@@ -22,6 +22,10 @@ TRAINING = config["training"]
 C2ST = config["c2st"]
 RECONSTRUCTION = config["reconstruction"]
 REPORT = config["report"]
+#: The critic objectives a C2ST can use.
+EVALUATORS = SCHEMA["properties"]["c2st"]["properties"]["evaluators"]["items"]["enum"]
+#: The one conda environment of every rule (for --software-deployment-method conda).
+ENV = "../../envs/biogans.yaml"
 
 
 # ----------------------------------------------------------------------------- paths
@@ -43,6 +47,32 @@ def benchmark_path(name):
 def one_of(names):
     """A wildcard constraint matching exactly these names (nothing if empty)."""
     return "|".join(names) if names else "(?!)"
+
+
+def stage_resources(section):
+    """The resources a stage's config sets (training, c2st, reconstruction): GPUs, minutes and memory, and a
+    `gpu_slots` unit per GPU job, which the local profile limits (jobs that share the GPUs at once).
+    """
+    gpus = section["gpu"]
+    return {
+        "gpu": gpus,
+        "gpu_slots": 1 if gpus else 0,
+        "runtime": section["runtime"],
+        "mem_mb": section["mem_mb"],
+    }
+
+
+#: Resources of the rules that need more than the profiles' default-resources (mem_mb 1000, runtime 10).
+RESOURCES = {
+    "preprocess": {"mem_mb": 4000, "runtime": 30},
+    "import_lin": {"mem_mb": 2000},
+    "splits": {"mem_mb": 2000},
+    "neighbours": {"mem_mb": 4000},
+    "figure": {"mem_mb": 2000},
+    "train": stage_resources(TRAINING),
+    "c2st": stage_resources(C2ST),
+    "reconstruct": stage_resources(RECONSTRUCTION),
+}
 
 
 def fields_root(wildcards, input):
@@ -77,15 +107,17 @@ def separable(model):
     return model.endswith("-sep") or ARCHITECTURE[model] == "star"
 
 
-def checkpoints(model_kind):
+def checkpoint_iterations(model_kind):
     """Iterations at which a kind of model writes generator files: the configured ones, and the last."""
     last = TRAINING["iterations"][model_kind]
-    return sorted({c for c in TRAINING["checkpoints"][model_kind] if c <= last} | {last})
+    return sorted(
+        {c for c in TRAINING["checkpoints"][model_kind] if c <= last} | {last}
+    )
 
 
 def generator_file(model, iteration=None):
     """results/models/<model>/generator_<iteration>.pt (the last one by default)."""
-    return f"results/models/{model}/generator_{iteration or checkpoints(kind(model))[-1]}.pt"
+    return f"results/models/{model}/generator_{iteration or checkpoint_iterations(kind(model))[-1]}.pt"
 
 
 def model_setting(model, key):
@@ -114,13 +146,28 @@ def train_options(wildcards):
     model = wildcards.model
     objective = model.split("-")[0]
     values = {
-        "proteins": [wildcards.protein] if ARCHITECTURE[model] == "independent" else MODELLED,
-        "iterations": checkpoints(kind(model))[-1],
-        "checkpoints": checkpoints(kind(model)),
+        "proteins": (
+            [wildcards.protein] if ARCHITECTURE[model] == "independent" else MODELLED
+        ),
+        "iterations": checkpoint_iterations(kind(model))[-1],
+        "checkpoints": checkpoint_iterations(kind(model)),
         "neighbours": NEIGHBOURS if ARCHITECTURE[model] == "multichannel" else None,
-        **{key: model_setting(model, key) for key in ("batch_size", "ngf", "ndf", "nz", "red_portion", "critic_steps")},
+        **{
+            key: model_setting(model, key)
+            for key in ("batch_size", "ngf", "ndf", "nz", "red_portion", "critic_steps")
+        },
         "lr": (MODEL_SETTINGS[model] or {}).get("lr") or TRAINING["lr"][objective],
-        **{key: TRAINING[key] for key in ("seed", "device", "precision", "channels_last", "compile", "resume_every")},
+        **{
+            key: TRAINING[key]
+            for key in (
+                "seed",
+                "device",
+                "precision",
+                "channels_last",
+                "compile",
+                "resume_every",
+            )
+        },
     }
     return cli_options(values)
 
@@ -134,16 +181,37 @@ def train_inputs(wildcards):
 
 # ----------------------------------------------------------------------------- evaluation
 
+
 def c2st_options(evaluator):
     """`biogans c2st` options from the config, for one evaluator."""
-    keys = ("steps", "batch_size", "ndf", "passes", "seed", "device", "precision", "max_groups")
+    keys = (
+        "steps",
+        "batch_size",
+        "ndf",
+        "passes",
+        "seed",
+        "device",
+        "precision",
+        "max_groups",
+    )
     values = {key: C2ST[key] for key in keys}
     return cli_options({"evaluator": evaluator, **values, "lr": C2ST["lr"][evaluator]})
 
 
 def reconstruct_options(wildcards):
-    keys = ("n_cells", "outer_steps", "inner_iterations", "restarts", "lr", "batch_size", "seed", "device")
-    return cli_options({"mode": wildcards.mode, **{key: RECONSTRUCTION[key] for key in keys}})
+    keys = (
+        "n_cells",
+        "outer_steps",
+        "inner_iterations",
+        "restarts",
+        "lr",
+        "batch_size",
+        "seed",
+        "device",
+    )
+    return cli_options(
+        {"mode": wildcards.mode, **{key: RECONSTRUCTION[key] for key in keys}}
+    )
 
 
 def fake_c2st_generators(wildcards):
@@ -151,7 +219,7 @@ def fake_c2st_generators(wildcards):
     (its curve against iterations), else the last one."""
     model = wildcards.model
     if model in REPORT["figure8"]:
-        return [generator_file(model, i) for i in checkpoints(kind(model))]
+        return [generator_file(model, i) for i in checkpoint_iterations(kind(model))]
     return [generator_file(model)]
 
 
@@ -165,6 +233,7 @@ def reconstruction_modes(model):
 
 
 # ----------------------------------------------------------------------------- tables and figures
+
 
 def named(pairs):
     """NAME=PATH arguments of `biogans table` / `biogans figure` from (name, path) pairs."""
@@ -188,13 +257,18 @@ def figure3_generators():
     """(model, file) at the first, middle and last checkpoint of each Figure 3 model."""
     runs = []
     for model in REPORT["figure3"]:
-        steps = checkpoints(kind(model))
-        runs += [(model, generator_file(model, i)) for i in sorted({steps[0], steps[len(steps) // 2], steps[-1]})]
+        steps = checkpoint_iterations(kind(model))
+        runs += [
+            (model, generator_file(model, i))
+            for i in sorted({steps[0], steps[len(steps) // 2], steps[-1]})
+        ]
     return runs
 
 
 def figure8_runs():
-    return [(m, fake_c2st_file(m, e)) for m in REPORT["figure8"] for e in C2ST["evaluators"]]
+    return [
+        (m, fake_c2st_file(m, e)) for m in REPORT["figure8"] for e in C2ST["evaluators"]
+    ]
 
 
 def data_targets():
@@ -205,20 +279,22 @@ def data_targets():
     return targets
 
 
+#: The rules of the paper's tables and figures and the scorecard (Table 4: synthetic data only).
+REPORT_RULES = (
+    "table1",
+    "table2",
+    "table3",
+    "figure1",
+    "figure3",
+    "figure4",
+    "figure6",
+    "figure7",
+    "figure8",
+    "claims",
+)
+
+
 def report_targets():
-    """Every table and figure (Table 4 only on synthetic data)."""
-    targets = [
-        "results/tables/table1_real_vs_real.csv",
-        "results/tables/table2_conditional.csv",
-        "results/tables/table3_reconstruction.csv",
-        "results/figures/figure1_teaser.png",
-        "results/figures/figure3_training_progress.png",
-        "results/figures/figure4_separable_samples.png",
-        "results/figures/figure6_reconstructions.png",
-        "results/figures/figure7_cell_cycle.png",
-        "results/figures/figure8_c2st_vs_iterations.png",
-        "results/tables/claims.csv",
-    ]
-    if SOURCE == "synthetic":
-        targets.append("results/tables/table4_joint.csv")
-    return targets
+    """Every table and figure: each report rule's main output."""
+    names = [*REPORT_RULES, "table4"] if SOURCE == "synthetic" else REPORT_RULES
+    return [getattr(rules, name).output.out for name in names]

@@ -17,17 +17,22 @@ from snakemake.exceptions import WorkflowError
 
 # ----------------------------------------------------------------------------- values given as text
 
+
 def schema_node(node: dict, schema: dict) -> dict:
     """A schema node with its local $ref followed (the node's own keys win)."""
     while "$ref" in node:
         target = schema["$defs"][node["$ref"].rsplit("/", 1)[1]]
-        node = {**target, **{key: value for key, value in node.items() if key != "$ref"}}
+        node = {
+            **target,
+            **{key: value for key, value in node.items() if key != "$ref"},
+        }
     return node
 
 
 def typed(text: str) -> Any:
     """Text read as Snakemake reads a top-level --config value: an integer, a float, else YAML (true,
-    null, [1, 2]); text that is none of these stays text, for the validator to refuse."""
+    null, [1, 2]); text that is none of these stays text, for the validator to refuse.
+    """
     for parse in (int, float):
         try:
             return parse(text)
@@ -41,30 +46,42 @@ def typed(text: str) -> Any:
 
 def read_as_typed(value: Any, node: dict, schema: dict) -> Any:
     """The value with text read as the schema's type wherever the schema takes no text: Snakemake hands
-    a nested `--config c2st='{steps: 500}'` over as {'steps': '500'}. Text the schema takes stays as is."""
+    a nested `--config c2st='{steps: 500}'` over as {'steps': '500'}. Text the schema takes stays as is.
+    """
     node = schema_node(node, schema)
     if isinstance(value, dict):
         children = node.get("properties", {})
         other = node.get("additionalProperties")
         return {
-            key: read_as_typed(item, children.get(key, other if isinstance(other, dict) else {}), schema)
+            key: read_as_typed(
+                item,
+                children.get(key, other if isinstance(other, dict) else {}),
+                schema,
+            )
             for key, item in value.items()
         }
     if isinstance(value, list):
         return [read_as_typed(item, node.get("items", {}), schema) for item in value]
     types = node.get("type", "string")
-    if isinstance(value, str) and "string" not in ([types] if isinstance(types, str) else types):
+    if isinstance(value, str) and "string" not in (
+        [types] if isinstance(types, str) else types
+    ):
         return typed(value)
     return value
 
 
 # ----------------------------------------------------------------------------- the schema, strictly
 
+
 def non_finite_key(value: Any, key: str = "config") -> str | None:
     """The first key holding NaN or an infinity (YAML .nan, .inf), which JSON schema cannot refuse."""
     if isinstance(value, float) and not math.isfinite(value):
         return key
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    items = (
+        value.items()
+        if isinstance(value, dict)
+        else enumerate(value) if isinstance(value, list) else ()
+    )
     for name, item in items:
         found = non_finite_key(item, f"{key}.{name}")
         if found:
@@ -76,7 +93,9 @@ SHORT = reprlib.Repr()
 SHORT.maxstring = SHORT.maxother = 80
 
 
-def whole_pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator[ValidationError]:
+def whole_pattern(
+    validator: Any, pattern: str, instance: Any, schema: dict
+) -> Iterator[ValidationError]:
     """`pattern`, matched against the whole string: JSON schema searches, and Python's `$` also matches
     before a final newline, so '^[A-Za-z0-9]+$' alone would take 'Alp14\\n'."""
     if validator.is_type(instance, "string") and not re.fullmatch(pattern, instance):
@@ -91,7 +110,9 @@ def properties_with_defaults(
         for name, node in properties.items():
             if "default" in node:
                 instance.setdefault(name, copy.deepcopy(node["default"]))
-    yield from Draft202012Validator.VALIDATORS["properties"](validator, properties, instance, schema)
+    yield from Draft202012Validator.VALIDATORS["properties"](
+        validator, properties, instance, schema
+    )
 
 
 StrictValidator = validators.extend(
@@ -99,7 +120,8 @@ StrictValidator = validators.extend(
     validators={"pattern": whole_pattern, "properties": properties_with_defaults},
     # 3.0 is no count: JSON schema would take it as an integer, and `biogans` would refuse it mid-run
     type_checker=Draft202012Validator.TYPE_CHECKER.redefine(
-        "integer", lambda checker, value: isinstance(value, int) and not isinstance(value, bool)
+        "integer",
+        lambda checker, value: isinstance(value, int) and not isinstance(value, bool),
     ),
 )
 
@@ -117,6 +139,7 @@ def schema_problem(config: dict, schema: dict) -> str | None:
 
 
 # ----------------------------------------------------------------------------- what would fail mid-run
+
 
 def path_problem(path: str) -> str | None:
     """Why a folder named in the config cannot reach a rule intact, or None."""
@@ -150,12 +173,16 @@ def dataset_problem(dataset: dict, simulated: list[str]) -> str | None:
     if source == "synthetic":
         missing = [p for p in simulated if p not in dataset["proteins"]]
         if missing:
-            return (f"config.dataset.proteins: the all-proteins truth of synthetic data (the data target, "
-                    f"Table 4) normalises every simulated protein by its cells; add {', '.join(missing)}")
+            return (
+                f"config.dataset.proteins: the all-proteins truth of synthetic data (the data target, "
+                f"Table 4) normalises every simulated protein by its cells; add {', '.join(missing)}"
+            )
         return None
     if not path:
-        return (f"config.dataset.path: dataset.source is {source}, so give the data's folder, "
-                "e.g. --config dataset='{path: /data/LIN_Normalized_WT_size-48-80}'")
+        return (
+            f"config.dataset.path: dataset.source is {source}, so give the data's folder, "
+            "e.g. --config dataset='{path: /data/LIN_Normalized_WT_size-48-80}'"
+        )
     if source == "tiff" and not is_folder(path):
         return f"config.dataset.path: {path} is not a folder"
     if source == "lin" and not (is_folder(path) or is_folder(f"{path}_train")):
@@ -171,9 +198,13 @@ def settings_problem(config: dict, schema: dict) -> str | None:
     if not low < high:
         return f"config.preprocess.percentiles: [{low:g}, {high:g}]: the first must be below the second"
     kinds = ("joint", "star", "independent", "multichannel")
-    models = config["models"] or {name for kind in kinds for name in schema["$defs"][f"{kind}_model"]["enum"]}
+    models = config["models"] or {
+        name for kind in kinds for name in schema["$defs"][f"{kind}_model"]["enum"]
+    }
     for item, names in config["report"].items():
-        missing = [m for m in ([names] if isinstance(names, str) else names) if m not in models]
+        missing = [
+            m for m in ([names] if isinstance(names, str) else names) if m not in models
+        ]
         if missing:
             return f"config.report.{item}: models not defined in `models`: {', '.join(missing)}"
     return None
@@ -181,11 +212,14 @@ def settings_problem(config: dict, schema: dict) -> str | None:
 
 def check_config(config: dict, schema: dict) -> None:
     """Read text values as the schema's types, fill in the defaults and refuse, in one line naming the
-    key, any value the schema does not take or a job would fail on. Changes `config` in place."""
+    key, any value the schema does not take or a job would fail on. Changes `config` in place.
+    """
     config.update(read_as_typed(config, schema, schema))
     problem = schema_problem(config, schema)
     if not problem:
         simulated = schema["$defs"]["simulated_protein"]["enum"]
-        problem = dataset_problem(config["dataset"], simulated) or settings_problem(config, schema)
+        problem = dataset_problem(config["dataset"], simulated) or settings_problem(
+            config, schema
+        )
     if problem:
         raise WorkflowError(problem)

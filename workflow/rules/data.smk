@@ -6,30 +6,34 @@ if SOURCE == "synthetic":
     rule simulate:
         output:
             directory("results/raw/{protein}"),
+        log:
+            log_path("simulate/{protein}"),
+        benchmark:
+            benchmark_path("simulate/{protein}")
+        conda:
+            ENV
+        threads: 1
         params:
             root=lambda wildcards, output: str(Path(output[0]).parent),
             options=lambda wildcards: cli_options(
                 {
                     "proteins": [wildcards.protein],
-                    **{key: config["simulate"][key] for key in ("seed", "cells_per_protein", "field_size")},
+                    **{
+                        key: config["simulate"][key]
+                        for key in ("seed", "cells_per_protein", "field_size")
+                    },
                 }
             ),
-        log:
-            log_path("simulate/{protein}"),
-        benchmark:
-            benchmark_path("simulate/{protein}")
-        threads: 1
-        resources:
-            mem_mb=1000,
-            runtime=10,
-        conda:
-            "../../envs/biogans.yaml"
         shell:
             "biogans simulate {params.root:q} {params.options} --threads {threads} > {log:q} 2>&1"
 
     use rule simulate as simulate_joint with:
         output:
             directory("results/raw_joint/all_proteins"),
+        log:
+            log_path("simulate_joint"),
+        benchmark:
+            benchmark_path("simulate_joint")
         params:
             options=cli_options(
                 {
@@ -39,10 +43,6 @@ if SOURCE == "synthetic":
                     "all_proteins": True,
                 }
             ),
-        log:
-            log_path("simulate_joint"),
-        benchmark:
-            benchmark_path("simulate_joint")
 
 
 PREPROCESS_OPTIONS = cli_options(
@@ -60,21 +60,26 @@ if SOURCE == "lin":
     rule import_lin:
         output:
             CELLS,
-        params:
-            root=DATASET["path"],
-            options=cli_options(
-                {"proteins": PROTEINS, **{key: config["preprocess"][key] for key in ("test_fraction", "seed")}}
-            ),
         log:
             log_path("import_lin"),
         benchmark:
             benchmark_path("import_lin")
+        conda:
+            ENV
         threads: 1
         resources:
-            mem_mb=2000,
-            runtime=10,
-        conda:
-            "../../envs/biogans.yaml"
+            **RESOURCES["import_lin"],
+        params:
+            root=DATASET["path"],
+            options=cli_options(
+                {
+                    "proteins": PROTEINS,
+                    **{
+                        key: config["preprocess"][key]
+                        for key in ("test_fraction", "seed")
+                    },
+                }
+            ),
         shell:
             "biogans import-lin {params.root:q} {output:q} {params.options} > {log:q} 2>&1"
 
@@ -82,22 +87,25 @@ else:
 
     rule preprocess:
         input:
-            fields=expand("results/raw/{protein}", protein=PROTEINS) if SOURCE == "synthetic" else [DATASET["path"]],
+            fields=(
+                expand("results/raw/{protein}", protein=PROTEINS)
+                if SOURCE == "synthetic"
+                else [DATASET["path"]]
+            ),
         output:
             CELLS,
-        params:
-            root=fields_root,
-            options=f"{cli_options({'proteins': PROTEINS})} {PREPROCESS_OPTIONS}",
         log:
             log_path("preprocess"),
         benchmark:
             benchmark_path("preprocess")
+        conda:
+            ENV
         threads: 2
         resources:
-            mem_mb=4000,
-            runtime=30,
-        conda:
-            "../../envs/biogans.yaml"
+            **RESOURCES["preprocess"],
+        params:
+            root=fields_root,
+            options=f"{cli_options({'proteins': PROTEINS})} {PREPROCESS_OPTIONS}",
         shell:
             "biogans preprocess {params.root:q} {output:q} {params.options} --threads {threads} > {log:q} 2>&1"
 
@@ -110,13 +118,13 @@ if SOURCE == "synthetic":
             reference=CELLS,
         output:
             JOINT_TRUTH,
-        params:
-            root=fields_root,
-            options=f"--all-proteins --reference {CELLS} {PREPROCESS_OPTIONS}",
         log:
             log_path("preprocess_joint"),
         benchmark:
             benchmark_path("preprocess_joint")
+        params:
+            root=fields_root,
+            options=f"--all-proteins --reference {CELLS} {PREPROCESS_OPTIONS}",
 
 
 rule splits:
@@ -124,18 +132,17 @@ rule splits:
         CELLS,
     output:
         SPLITS,
-    params:
-        options=cli_options(config["splits"]),
     log:
         log_path("splits"),
     benchmark:
         benchmark_path("splits")
+    conda:
+        ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=5,
-    conda:
-        "../../envs/biogans.yaml"
+        **RESOURCES["splits"],
+    params:
+        options=cli_options(config["splits"]),
     shell:
         "biogans splits {input:q} {output:q} {params.options} > {log:q} 2>&1"
 
@@ -145,18 +152,17 @@ rule neighbours:
         CELLS,
     output:
         NEIGHBOURS,
-    params:
-        options=f"-k {config['neighbours']['k']}",
     log:
         log_path("neighbours"),
     benchmark:
         benchmark_path("neighbours")
+    conda:
+        ENV
     threads: 2
     resources:
-        mem_mb=4000,
-        runtime=10,
-    conda:
-        "../../envs/biogans.yaml"
+        **RESOURCES["neighbours"],
+    params:
+        options=f"-k {config['neighbours']['k']}",
     shell:
         "biogans neighbours {input:q} {output:q} {params.options} --threads {threads} > {log:q} 2>&1"
 

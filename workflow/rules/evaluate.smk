@@ -7,21 +7,19 @@ rule c2st_real:
         splits=SPLITS,
     output:
         "results/c2st/real/{protein}.csv",
-    wildcard_constraints:
-        protein=one_of(PROTEINS),
-    params:
-        options=f"{cli_options({'versus': PROTEINS})} {c2st_options('wgangp')}",
     log:
         log_path("c2st/real/{protein}"),
     benchmark:
         benchmark_path("c2st/real/{protein}")
+    wildcard_constraints:
+        protein=one_of(PROTEINS),
+    conda:
+        ENV
     threads: C2ST["threads"]
     resources:
-        gpu=C2ST["gpu"],
-        runtime=C2ST["runtime"],
-        mem_mb=C2ST["mem_mb"],
-    conda:
-        "../../envs/biogans.yaml"
+        **RESOURCES["c2st"],
+    params:
+        options=f"{cli_options({'versus': PROTEINS})} {c2st_options('wgangp')}",
     shell:
         "biogans c2st real-vs-real {input.cells:q} {input.splits:q} --protein {wildcards.protein:q} "
         "{params.options} --threads {threads} --out {output:q} > {log:q} 2>&1"
@@ -33,21 +31,19 @@ rule c2st_train_vs_test:
         splits=SPLITS,
     output:
         "results/c2st/real/train-vs-test/{evaluator}.csv",
-    wildcard_constraints:
-        evaluator="gan|wgan|wgangp",
-    params:
-        options=lambda wildcards: f"{cli_options({'proteins': MODELLED})} {c2st_options(wildcards.evaluator)}",
     log:
         log_path("c2st/real/train-vs-test/{evaluator}"),
     benchmark:
         benchmark_path("c2st/real/train-vs-test/{evaluator}")
+    wildcard_constraints:
+        evaluator=one_of(EVALUATORS),
+    conda:
+        ENV
     threads: C2ST["threads"]
     resources:
-        gpu=C2ST["gpu"],
-        runtime=C2ST["runtime"],
-        mem_mb=C2ST["mem_mb"],
-    conda:
-        "../../envs/biogans.yaml"
+        **RESOURCES["c2st"],
+    params:
+        options=lambda wildcards: f"{cli_options({'proteins': MODELLED})} {c2st_options(wildcards.evaluator)}",
     shell:
         "biogans c2st train-vs-test {input.cells:q} {input.splits:q} {params.options} --threads {threads} "
         "--out {output:q} > {log:q} 2>&1"
@@ -60,22 +56,20 @@ rule c2st_fake:
         splits=SPLITS,
     output:
         fake_c2st_file("{model}", "{evaluator}"),
-    wildcard_constraints:
-        model=one_of(MODELS),
-        evaluator="gan|wgan|wgangp",
-    params:
-        options=lambda wildcards: c2st_options(wildcards.evaluator),
     log:
         log_path("c2st/fake/{model}/{evaluator}"),
     benchmark:
         benchmark_path("c2st/fake/{model}/{evaluator}")
+    wildcard_constraints:
+        model=one_of(MODELS),
+        evaluator=one_of(EVALUATORS),
+    conda:
+        ENV
     threads: C2ST["threads"]
     resources:
-        gpu=C2ST["gpu"],
-        runtime=C2ST["runtime"],
-        mem_mb=C2ST["mem_mb"],
-    conda:
-        "../../envs/biogans.yaml"
+        **RESOURCES["c2st"],
+    params:
+        options=lambda wildcards: c2st_options(wildcards.evaluator),
     shell:
         "biogans c2st fake-vs-real {input.generators:q} --cells {input.cells:q} --splits {input.splits:q} "
         "{params.options} --threads {threads} --out {output:q} > {log:q} 2>&1"
@@ -87,21 +81,19 @@ rule c2st_all_proteins:
         truth=JOINT_TRUTH,
     output:
         "results/c2st/all-proteins/{model}.csv",
-    wildcard_constraints:
-        model=one_of(models_of("star", "independent", "multichannel")),
-    params:
-        options=f"--n-splits {config['splits']['n_splits']} {c2st_options('wgangp')}",
     log:
         log_path("c2st/all-proteins/{model}"),
     benchmark:
         benchmark_path("c2st/all-proteins/{model}")
+    wildcard_constraints:
+        model=one_of(models_of("star", "independent", "multichannel")),
+    conda:
+        ENV
     threads: C2ST["threads"]
     resources:
-        gpu=C2ST["gpu"],
-        runtime=C2ST["runtime"],
-        mem_mb=C2ST["mem_mb"],
-    conda:
-        "../../envs/biogans.yaml"
+        **RESOURCES["c2st"],
+    params:
+        options=f"{cli_options({'n_splits': config['splits']['n_splits']})} {c2st_options('wgangp')}",
     shell:
         "biogans c2st all-proteins {input.generator:q} --truth {input.truth:q} {params.options} "
         "--threads {threads} --out {output:q} > {log:q} 2>&1"
@@ -114,23 +106,21 @@ rule reconstruct:
     output:
         cells="results/reconstruction/{mode}/{model}/cells.csv",
         examples="results/reconstruction/{mode}/{model}/examples.h5",
-    wildcard_constraints:
-        mode="regular|separable",
-        model=one_of(MODELS),
-    params:
-        out_dir=subpath(output.cells, parent=True),
-        options=reconstruct_options,
     log:
         log_path("reconstruct/{mode}/{model}"),
     benchmark:
         benchmark_path("reconstruct/{mode}/{model}")
+    wildcard_constraints:
+        mode=one_of(["regular", "separable"]),
+        model=one_of(MODELS),
+    conda:
+        ENV
     threads: RECONSTRUCTION["threads"]
     resources:
-        gpu=RECONSTRUCTION["gpu"],
-        runtime=RECONSTRUCTION["runtime"],
-        mem_mb=RECONSTRUCTION["mem_mb"],
-    conda:
-        "../../envs/biogans.yaml"
+        **RESOURCES["reconstruct"],
+    params:
+        out_dir=subpath(output.cells, parent=True),
+        options=reconstruct_options,
     shell:
         "biogans reconstruct {input.generator:q} {input.cells:q} {params.out_dir:q} {params.options} "
         "--threads {threads} > {log:q} 2>&1"
