@@ -45,3 +45,41 @@ def tiny_store(tmp_path):
     """A cell store of 3 proteins x 40 random cells; returns (path, groups)."""
     path = tmp_path / "cells.h5"
     return path, write_random_store(path, ["Alp14", "Arp3", "Sid2"])
+
+
+#: Proteins of the simulated stores: Sid2 (SPB dots), Tea1 (tip caps), Alp14 (microtubule lines).
+SIMULATED_PROTEINS = ["Sid2", "Tea1", "Alp14"]
+
+
+def simulated_stores(root, proteins: list[str] = SIMULATED_PROTEINS, cells_per_protein: int = 220,
+                     fresh_fraction: float = 0.35) -> tuple:
+    """Simulated, preprocessed cells in two stores: ``cells.h5`` (train/test roles, with ``splits.h5`` of
+    two splits) and ``fresh.h5``: ``fresh_fraction`` of each protein's cells taken out of it, real cells of
+    the same distribution that neither the store's training nor its test set holds (all role test)."""
+    from biogans.data.options import PreprocessOptions, SimulateOptions, SplitOptions
+    from biogans.data.preprocess import preprocess
+    from biogans.data.simulate import simulate
+    from biogans.data.splits import make_splits
+    from biogans.data.store import read_store
+
+    simulate(root / "raw", SimulateOptions(proteins=proteins, cells_per_protein=cells_per_protein, seed=0,
+                                           field_size=256))
+    preprocess(root / "raw", root / "all.h5", options=PreprocessOptions(test_fraction=0.25))
+    kept, fresh = {}, {}
+    rng = np.random.default_rng(0)
+    for protein, cells in read_store(root / "all.h5").items():
+        taken = rng.random(len(cells)) < fresh_fraction
+        kept[protein] = CellSet(cells.images[~taken], cells.meta[~taken].reset_index(drop=True), cells.channels)
+        meta = cells.meta[taken].reset_index(drop=True)
+        meta["role"] = "test"
+        fresh[protein] = CellSet(cells.images[taken], meta, cells.channels)
+    write_store(root / "cells.h5", kept, source="test")
+    write_store(root / "fresh.h5", fresh, source="test")
+    make_splits(root / "cells.h5", root / "splits.h5", SplitOptions(n_splits=2, seed=0))
+    return root / "cells.h5", root / "splits.h5", root / "fresh.h5"
+
+
+@pytest.fixture(scope="session")
+def simulated(tmp_path_factory):
+    """(cells.h5, splits.h5, fresh.h5) of :func:`simulated_stores`, made once per test session."""
+    return simulated_stores(tmp_path_factory.mktemp("simulated"))
