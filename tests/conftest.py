@@ -51,7 +51,7 @@ def tiny_store(tmp_path):
 SIMULATED_PROTEINS = ["Sid2", "Tea1", "Alp14"]
 
 
-def simulated_stores(root, proteins: list[str] = SIMULATED_PROTEINS, cells_per_protein: int = 220,
+def simulated_stores(root, proteins: list[str] = SIMULATED_PROTEINS, cells_per_protein: int = 400,
                      fresh_fraction: float = 0.35) -> tuple:
     """Simulated, preprocessed cells in two stores: ``cells.h5`` (train/test roles, with ``splits.h5`` of
     two splits) and ``fresh.h5``: ``fresh_fraction`` of each protein's cells taken out of it, real cells of

@@ -67,6 +67,8 @@ class Comparison:
     b_held: np.ndarray
     iteration: int | None = None
     generated: GeneratedSide | None = None
+    #: whether set B's cells are flipped like real cells (a fixed set of generated cells is not)
+    flip_b: bool = True
 
     def seed(self, base: int) -> int:
         """This group's seed: a function of (base, protein, versus, split) only."""
@@ -239,10 +241,12 @@ def _training_draws(comparisons: Sequence[Comparison], rngs: Sequence[torch.Gene
     for start in range(0, options.steps, DRAW_CHUNK):
         k = min(DRAW_CHUNK, options.steps - start)
         rows_a, rows_b, uniforms = [], [], []
-        for (a_rows, b_rows), rng in zip(halves, rngs):
+        for comparison, (a_rows, b_rows), rng in zip(comparisons, halves, rngs):
             rows_a.append(a_rows[torch.randint(len(a_rows), (k, batch), generator=rng)])
             rows_b.append(b_rows[torch.randint(len(b_rows), (k, batch), generator=rng)])
             uniforms.append(torch.rand(k, 5, batch, generator=rng))
+            if not comparison.flip_b:
+                uniforms[-1][:, 2:4] = 1.0  # no flip of B
         rows_a = torch.stack(rows_a, -1).to(device)
         rows_b = torch.stack(rows_b, -1).to(device)
         uniforms = torch.stack(uniforms, -1).to(device)
@@ -330,6 +334,8 @@ def _draw_pass(comparisons: Sequence[Comparison], rngs: Sequence[torch.Generator
         cell_a[:n_pairs, g] = torch.randperm(n_a, generator=rng)[position % n_a]
         cell_b[:n_pairs, g] = torch.randperm(n_b, generator=rng)[position % n_b]
         uniforms[:, :n_pairs, g] = torch.rand(5, n_pairs, generator=rng)
+        if not comparisons[g].flip_b:
+            uniforms[2:4, :, g] = 1.0  # no flip of B
     position = torch.arange(length)[:, None]
     n_a, n_b = (torch.tensor(n) for n in zip(*sizes))
     held_a = [torch.from_numpy(c.a_held) for c in comparisons]

@@ -57,9 +57,12 @@ class FeatureNet(nn.Module):
     """Cells [B, C, H, W] in [-1, 1] -> features [B, F] -> protein logits [B, P].
 
     Four strided 4x4 convolutions (widths ndf, 2ndf, 4ndf, 8ndf; BatchNorm, LeakyReLU 0.2: the DCGAN
-    critic's blocks) take a 48x80 cell to a 3x5 map, which a linear layer turns into the F features
-    (ReLU): kept spatial rather than pooled, since where a protein sits in the cell (tips, middle, dots)
-    is what tells the proteins apart.
+    critic's blocks) take a 48x80 cell to a 3x5 map, kept spatial rather than pooled, since where a
+    protein sits in the cell (tips, middle, dots) is what tells the proteins apart; a linear layer turns
+    it into the F features, then ReLU and a linear layer into the logits. The features are the linear
+    layer's output before the ReLU: unbounded, so that cells unlike any training cell (noise) land far
+    from the real ones instead of being clipped to 0 with every cell that does not excite a unit (with
+    the ReLU'd features, uniform noise scored closer to the real cells than blurred cells did).
     """
 
     def __init__(self, spec: Mapping):
@@ -76,12 +79,27 @@ class FeatureNet(nn.Module):
                        nn.LeakyReLU(0.2)]
             width_in = width_out
         area = (self.spec["height"] // 2 ** BLOCKS) * (self.spec["width"] // 2 ** BLOCKS)
-        self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(width_in * area, self.num_features), nn.ReLU())
-        self.head = nn.Linear(self.num_features, len(self.proteins))
+        self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(width_in * area, self.num_features))
+        self.head = nn.Sequential(nn.ReLU(), nn.Linear(self.num_features, len(self.proteins)))
+        #: Per-feature mean and spread of the training cells' penultimate layer (set by
+        #: :meth:`standardise`): the features are standardised, so that KID's cubic kernel of x.y / F sees
+        #: values of order 1, as with Inception features, and no one feature dominates the distances.
+        self.register_buffer("feature_mean", torch.zeros(self.num_features))
+        self.register_buffer("feature_scale", torch.ones(self.num_features))
+
+    @torch.no_grad()
+    def standardise(self, cells: torch.Tensor, chunk: int = 512) -> None:
+        """Set the feature mean and spread from ``cells`` [N, C, H, W] (the training cells), in eval mode; a
+        feature constant on them (a unit that never fires) keeps a spread of 1."""
+        self.eval()
+        raw = torch.cat([self.body(cells[i:i + chunk]) for i in range(0, len(cells), chunk)])
+        spread = raw.std(0) if len(raw) > 1 else torch.ones_like(raw[0])
+        self.feature_mean.copy_(raw.mean(0))
+        self.feature_scale.copy_(torch.where(spread > 1e-6, spread, torch.ones_like(spread)))
 
     def features(self, cells: torch.Tensor) -> torch.Tensor:
-        """The penultimate layer: [B, C, H, W] -> [B, F]."""
-        return self.body(cells)
+        """The penultimate layer, standardised: [B, C, H, W] -> [B, F]."""
+        return (self.body(cells) - self.feature_mean) / self.feature_scale
 
     def forward(self, cells: torch.Tensor) -> torch.Tensor:
         """Protein logits [B, P]."""

@@ -1,9 +1,10 @@
-"""Argument types of the table and figure commands: a result file named by its model (NAME=PATH)."""
+"""Argument types of the table, figure and evaluate-samples commands: a file named by its model (NAME=PATH)."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from pathlib import Path
 
 from biogans.errors import BiogansError
 
@@ -14,6 +15,17 @@ def named_path(text: str) -> tuple[str, str]:
     if not sep or not name or not path:
         raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
     return name, path
+
+
+def named_or_stem_path(text: str) -> tuple[str, str]:
+    """argparse type of PATH or NAME=PATH: a file named NAME, else by its file name less its suffixes
+    (.ome.tif, .h5, ...)."""
+    if "=" in text:
+        return named_path(text)
+    stem = Path(text).name
+    while Path(stem).suffix and Path(stem).suffix != stem:
+        stem = stem.removesuffix(Path(stem).suffix)
+    return stem or text, text
 
 
 def mode_model_path(text: str) -> tuple[tuple[str, str], str]:

@@ -69,6 +69,7 @@ def train_features(cells_path: str | Path, out_path: str | Path, options: Featur
         net = FeatureNet(spec)
     net = net.to(device)
     fit(net, train_x, train_y, options)
+    net.standardise(train_x)
     test_x, test_y = role_cells(store, "test", str(cells_path))
     correct = predictions(net, test_x.to(device)).cpu() == test_y
     per_protein = {p: float(correct[test_y == i].float().mean()) for i, p in enumerate(store)}
