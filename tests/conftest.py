@@ -83,3 +83,39 @@ def simulated_stores(root, proteins: list[str] = SIMULATED_PROTEINS, cells_per_p
 def simulated(tmp_path_factory):
     """(cells.h5, splits.h5, fresh.h5) of :func:`simulated_stores`, made once per test session."""
     return simulated_stores(tmp_path_factory.mktemp("simulated"))
+
+
+def write_sample_files(root, cells_path, fresh_path) -> dict:
+    """Sample files as ``biogans sample`` writes them, made of real cells: ``fresh`` (the fresh cells, as an
+    OME-TIFF of 'Bgs4 (P)', 'P' pairs, as many per protein as the smallest protein has), ``blurred`` (the
+    same, Gaussian blur of sigma 1.5 px), ``noise`` (uniform noise in [0, 1]) and ``copies`` (an HDF5 of
+    each protein's training cells, every other one flipped). Returns {name: path}."""
+    from scipy import ndimage
+
+    from biogans.data.store import read_store
+    from biogans.ome import write_ome_tiff
+
+    fresh = read_store(fresh_path)
+    n = min(len(cells) for cells in fresh.values())
+    pairs = np.concatenate([cells.images[:n] for cells in fresh.values()], axis=1).astype(np.float32) / 255
+    names = [name for protein in fresh for name in (f"Bgs4 ({protein})", protein)]
+    blurred = np.clip(ndimage.gaussian_filter(pairs, (0, 0, 1.5, 1.5)), 0, 1).astype(np.float32)
+    noise = np.random.default_rng(0).random(pairs.shape, dtype=np.float32)
+    paths = {name: root / f"{name}.ome.tif" for name in ("fresh", "blurred", "noise")}
+    for name, images in (("fresh", pairs), ("blurred", blurred), ("noise", noise)):
+        write_ome_tiff(paths[name], images, names, 0.19)
+    copies = {}
+    for protein, cells in read_store(cells_path).items():
+        images = cells.images[cells.role_indices("train")].copy()
+        images[::2] = images[::2, :, :, ::-1]
+        copies[protein] = CellSet(images, empty_meta(len(images)).assign(role="test"), cells.channels)
+    paths["copies"] = root / "copies.h5"
+    write_store(paths["copies"], copies, source="generated")
+    return paths
+
+
+@pytest.fixture(scope="session")
+def sample_files(simulated, tmp_path_factory):
+    """{fresh, blurred, noise, copies: path} of :func:`write_sample_files` for the simulated stores."""
+    cells, _, fresh = simulated
+    return write_sample_files(tmp_path_factory.mktemp("samples"), cells, fresh)

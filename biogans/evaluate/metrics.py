@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import warnings
 
+import numpy as np
 import torch
 from torchmetrics.image.fid import FrechetInceptionDistance
 from torchmetrics.image.kid import KernelInceptionDistance
@@ -101,5 +102,10 @@ def nearest_distances(cells: torch.Tensor, reference: torch.Tensor, chunk: int =
 def memorisation(samples: torch.Tensor, test: torch.Tensor, train: torch.Tensor, chunk: int = 256) -> float:
     """Median distance of ``samples`` to their nearest ``train`` cell over that of real ``test`` cells
     (all [N, C, H, W]); NaN where the test cells' median is 0 (test cells that copy training cells)."""
-    baseline = float(nearest_distances(test, train, chunk).median())
-    return float(nearest_distances(samples, train, chunk).median()) / baseline if baseline > 0 else float("nan")
+    baseline = _median(nearest_distances(test, train, chunk))
+    return _median(nearest_distances(samples, train, chunk)) / baseline if baseline > 0 else float("nan")
+
+
+def _median(values: torch.Tensor) -> float:
+    """The median, the mean of the two middle values of an even count (torch's median takes the lower)."""
+    return float(np.median(values.numpy()))
