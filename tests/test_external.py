@@ -164,3 +164,24 @@ def test_commands_refuse_malformed_files_and_write_nothing(bad, tmp_path, comman
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: ") and "\n" not in err and name in err, err
         assert sorted(p.name for p in tmp_path.iterdir()) == inputs
+
+
+def test_damaged_sample_files_give_only_clean_errors(tmp_path):
+    """Truncated, byte-flipped and random versions of an OME-TIFF and an HDF5 sample file: each either reads
+    (damage in a part that does not matter) or fails with one line naming it, never another exception."""
+    from test_bad_input import _mutations
+
+    write_ome_tiff(tmp_path / "good.ome.tif", unit_cells(4, 3), ["Bgs4", "Sid2", "Alp14"], 0.19)
+    write_random_store(tmp_path / "good.h5", ["Sid2", "Alp14"], n=4)
+    rng = np.random.default_rng(0)
+    failed = 0
+    for suffix in (".ome.tif", ".h5"):
+        for i, data in enumerate(_mutations((tmp_path / f"good{suffix}").read_bytes(), rng, 45)):
+            path = tmp_path / f"{i}{suffix}"
+            path.write_bytes(data)
+            try:
+                read_samples(path, PROTEINS)
+            except BiogansError as error:
+                assert "\n" not in str(error) and str(path) in str(error)
+                failed += 1
+    assert failed > 60

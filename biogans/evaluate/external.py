@@ -22,14 +22,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
 import numpy as np
 import torch
 
 from biogans.data.loaders import cell_tensor
 from biogans.data.store import open_store, read_store
 from biogans.device import resolve_device
-from biogans.evaluate.c2st_modes import ALL_PROTEINS_GROUP
 from biogans.errors import BiogansError
+from biogans.evaluate.c2st_modes import ALL_PROTEINS_GROUP
 from biogans.models.latent import sample_noise
 from biogans.ome import read_ome_metadata, read_ome_tiff
 from biogans.proteins import CELL_SHAPE, RED
@@ -119,12 +120,13 @@ def _check_size(path: Path, n: int, channels: int, height: int, width: int) -> N
 
 
 def _read_hdf5(path: Path, proteins: Sequence[str]) -> SampleSet:
-    with open_store(path) as f:
+    with open_store(path) as f:  # sizes first: read_store reads whole groups
         groups = list(f.keys())
-        shapes = {g: f[g]["images"].shape for g in groups if "images" in f[g]}
+        shapes = [f[g]["images"].shape for g in groups
+                  if isinstance(f[g], h5py.Group) and isinstance(f[g].get("images"), h5py.Dataset)]
     if not groups:
         raise BiogansError(f"{path}: no cell groups")
-    for group, shape in shapes.items():
+    for shape in shapes:
         if len(shape) == 4:
             _check_size(path, *shape)
     if ALL_PROTEINS_GROUP in groups:
