@@ -102,8 +102,14 @@ def nearest_distances(cells: torch.Tensor, reference: torch.Tensor, chunk: int =
 def memorisation(samples: torch.Tensor, test: torch.Tensor, train: torch.Tensor, chunk: int = 256) -> float:
     """Median distance of ``samples`` to their nearest ``train`` cell over that of real ``test`` cells
     (all [N, C, H, W]); NaN where the test cells' median is 0 (test cells that copy training cells)."""
-    baseline = _median(nearest_distances(test, train, chunk))
-    return _median(nearest_distances(samples, train, chunk)) / baseline if baseline > 0 else float("nan")
+    return memorisation_ratio(nearest_distances(samples, train, chunk), nearest_distances(test, train, chunk))
+
+
+def memorisation_ratio(sample_distances: torch.Tensor, test_distances: torch.Tensor) -> float:
+    """:func:`memorisation` from the nearest-training-cell distances [N] of the samples and [M] of the test
+    cells (as :func:`nearest_distances` gives them)."""
+    baseline = _median(test_distances)
+    return _median(sample_distances) / baseline if baseline > 0 else float("nan")
 
 
 def _median(values: torch.Tensor) -> float:

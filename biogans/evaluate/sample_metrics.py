@@ -5,7 +5,8 @@ KID, FID, precision and recall on the feature network, and memorisation in pixel
 Each protein's samples are measured against the real test cells of that protein; the row ``all`` pools
 every protein of the model (samples against the pooled test cells of those proteins), and a joint model's
 merged proteins give the ``all`` row alone. Memorisation looks for each sample's nearest training cell of
-the same protein(s). The rows of model ``real`` measure the real test cells against the real training
+its own protein(s), in the ``all`` row too (so it reuses the per-protein distances: a pooled search over
+every protein's training cells would cost as much again as all the rest). The rows of model ``real`` measure the real test cells against the real training
 cells: the floor each metric reaches for two sets of real cells of these sizes (memorisation 1 by
 definition). A model's source is a sample file (:mod:`biogans.evaluate.external`) or a generator file,
 from which ``options.n`` cells per protein are drawn with latents seeded by ``options.seed``.
@@ -14,7 +15,7 @@ from which ``options.n`` cells per protein are drawn with latents seeded by ``op
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -25,7 +26,7 @@ from biogans.data.store import read_store, store_groups
 from biogans.device import resolve_device
 from biogans.errors import BiogansError
 from biogans.evaluate.external import MERGED, SampleSet, load_samples
-from biogans.evaluate.metrics import features, kid_fid, memorisation, precision_recall
+from biogans.evaluate.metrics import features, kid_fid, memorisation_ratio, nearest_distances, precision_recall
 from biogans.evaluate.options import MetricOptions
 from biogans.files import atomic_path
 from biogans.models.features import FeatureExtractor
@@ -41,14 +42,23 @@ POOLED = "all"
 
 @dataclass(frozen=True)
 class RealCells:
-    """The real cells of a store in [-1, 1], per protein: ``test`` and ``train`` [N, 2, H, W]."""
+    """The real cells of a store in [-1, 1], per protein: ``test`` and ``train`` [N, 2, H, W]; the test
+    cells' distances to their nearest training cell are computed once per set of proteins."""
 
     source: str
     test: dict[str, torch.Tensor]
     train: dict[str, torch.Tensor]
+    _test_distances: dict = field(default_factory=dict, repr=False)
 
     def pooled(self, role: str, proteins: Sequence[str]) -> torch.Tensor:
         return torch.cat([getattr(self, role)[p] for p in proteins])
+
+    def test_distances(self, proteins: Sequence[str], chunk: int) -> torch.Tensor:
+        """[N]: each test cell of ``proteins``' distance to the nearest of their training cells."""
+        key = tuple(proteins)
+        if key not in self._test_distances:
+            self._test_distances[key] = nearest_distances(self.pooled("test", key), self.pooled("train", key), chunk)
+        return self._test_distances[key]
 
 
 def real_cells(cells_path: str | Path, proteins: Sequence[str] | None = None) -> RealCells:
@@ -58,16 +68,34 @@ def real_cells(cells_path: str | Path, proteins: Sequence[str] | None = None) ->
                                         for role in ("test", "train")))
 
 
-def set_metrics(extractor: FeatureExtractor, samples: torch.Tensor, reference: torch.Tensor, test: torch.Tensor,
-                train: torch.Tensor, options: MetricOptions) -> dict[str, float]:
-    """The metric columns of ``samples`` measured against ``reference`` (KID, FID, precision, recall) and
-    ``train`` (memorisation, relative to ``test``'s distance to it); all cells [N, 2, H, W] in [-1, 1]."""
+def set_metrics(extractor: FeatureExtractor, samples: torch.Tensor, reference: torch.Tensor,
+                options: MetricOptions) -> dict[str, float]:
+    """KID, FID, precision and recall of ``samples`` against ``reference`` (cells [N, 2, H, W] in [-1, 1])."""
     kid_mean, kid_std, fid = kid_fid(extractor, samples, reference, options.kid_subsets, options.kid_subset_size,
                                      options.seed, options.batch_size)
     precision, recall = precision_recall(features(extractor, samples, options.batch_size),
                                          features(extractor, reference, options.batch_size), options.k)
-    return {"kid_mean": kid_mean, "kid_std": kid_std, "fid": fid, "precision": precision, "recall": recall,
-            "memorisation": memorisation(samples, test, train, options.batch_size)}
+    return {"kid_mean": kid_mean, "kid_std": kid_std, "fid": fid, "precision": precision, "recall": recall}
+
+
+def _rows(model: str, sets: Mapping[str, tuple[torch.Tensor, tuple[str, ...], torch.Tensor]], reference_role: str,
+          real: RealCells, extractor: FeatureExtractor, options: MetricOptions) -> pd.DataFrame:
+    """One row per set {key: (cells, the proteins they stand for, their nearest-training-cell distances)},
+    measured against the real cells of ``reference_role``, plus the pooled row ``all`` (unless the one set
+    is a joint model's merged proteins), whose distances are those of its sets: each cell's nearest
+    training cell is one of its own protein."""
+    sets = dict(sets)
+    if MERGED not in sets:
+        cells, proteins, distances = zip(*sets.values())
+        sets[POOLED] = (torch.cat(cells), tuple(p for members in proteins for p in members), torch.cat(distances))
+    rows = []
+    for key, (cells, members, distances) in sets.items():
+        test_distances = torch.cat([real.test_distances(m, options.batch_size) for m in
+                                    ([(p,) for p in members] if key == POOLED else [members])])
+        rows.append({"model": model, "protein": key,
+                     **set_metrics(extractor, cells, real.pooled(reference_role, members), options),
+                     "memorisation": memorisation_ratio(distances, test_distances)})
+    return pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
 
 
 def _check_sizes(sets: Mapping[str, torch.Tensor], where: str, options: MetricOptions) -> None:
@@ -75,6 +103,11 @@ def _check_sizes(sets: Mapping[str, torch.Tensor], where: str, options: MetricOp
         if len(cells) < max(2, options.k + 1):
             raise BiogansError(f"{where}: {len(cells)} cells of {name}; the metrics need at least "
                                f"{max(2, options.k + 1)} (precision/recall's k = {options.k}, plus one)")
+
+
+def _checked_real(real: RealCells, proteins: Sequence[str], options: MetricOptions) -> None:
+    _check_sizes({f"{p} ({role})": getattr(real, role)[p] for p in proteins for role in ("test", "train")},
+                 real.source, options)
 
 
 def _extractor(features_path: str | Path, options: MetricOptions) -> FeatureExtractor:
@@ -90,19 +123,13 @@ def metric_rows(model: str, source: str | Path | SampleSet, cells_path: str | Pa
         source, store_groups(cells_path), options.k + 1, options.n, options.seed, options.device)
     proteins = list(dict.fromkeys(p for key in samples.cells for p in samples.proteins_of(key)))
     real = real or real_cells(cells_path, proteins)
-    _check_sizes({f"{p} ({role})": getattr(real, role)[p] for p in proteins for role in ("test", "train")},
-                 str(cells_path), options)
+    _checked_real(real, proteins, options)
     _check_sizes(samples.cells, samples.source, options)
     extractor = extractor or _extractor(features_path, options)
-    sets = dict(samples.cells)
-    if MERGED not in sets:
-        sets[POOLED] = torch.cat(list(sets.values()))
-    rows = []
-    for key, cells in sets.items():
-        members = proteins if key == POOLED else samples.proteins_of(key)
-        test, train = real.pooled("test", members), real.pooled("train", members)
-        rows.append({"model": model, "protein": key, **set_metrics(extractor, cells, test, test, train, options)})
-    return pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
+    sets = {key: (cells, samples.proteins_of(key),
+                  nearest_distances(cells, real.pooled("train", samples.proteins_of(key)), options.batch_size))
+            for key, cells in samples.cells.items()}
+    return _rows(model, sets, "test", real, extractor, options)
 
 
 def real_rows(cells_path: str | Path, features_path: str | Path, options: MetricOptions = MetricOptions(),
@@ -110,15 +137,10 @@ def real_rows(cells_path: str | Path, features_path: str | Path, options: Metric
               extractor: FeatureExtractor | None = None) -> pd.DataFrame:
     """The rows of model ``real``: each protein's test cells against its training cells, plus ``all``."""
     real = real or real_cells(cells_path, proteins)
-    _check_sizes({f"{p} ({role})": getattr(real, role)[p] for p in real.test for role in ("test", "train")},
-                 str(cells_path), options)
+    _checked_real(real, list(real.test), options)
     extractor = extractor or _extractor(features_path, options)
-    rows = []
-    for key in [*real.test, POOLED]:
-        members = list(real.test) if key == POOLED else [key]
-        test, train = real.pooled("test", members), real.pooled("train", members)
-        rows.append({"model": REAL, "protein": key, **set_metrics(extractor, test, train, test, train, options)})
-    return pd.DataFrame(rows, columns=list(METRIC_COLUMNS))
+    sets = {p: (cells, (p,), real.test_distances((p,), options.batch_size)) for p, cells in real.test.items()}
+    return _rows(REAL, sets, "train", real, extractor, options)
 
 
 def evaluate_samples(sources: Mapping[str, str | Path], cells_path: str | Path, features_path: str | Path,

@@ -3,7 +3,10 @@
 The network (:class:`biogans.models.features.FeatureNet`) learns to tell the proteins apart on the
 store's *training* cells only (role ``train``): the test cells, against which samples are scored, never
 shape the feature space, and serve only to measure its held-out protein accuracy. Training is seeded
-(initial weights, batch order, flips) and deterministic on the CPU.
+(initial weights, batch order, flips) and deterministic on the CPU for a given number of threads (torch's
+convolution gradients sum in a thread-dependent order: 1 and 2 threads give slightly different weights).
+On the demo's simulated cells (6 proteins, ~230 training and ~58 test cells each) the defaults reach a
+held-out protein accuracy of 0.97 in ~14 s of one CPU core.
 
 File ``features.pt`` (written atomically, read with ``weights_only=True``): {"format", "version", "spec",
 "state_dict", "accuracy" (held-out, all test cells), "protein_accuracy" {protein: held-out accuracy},
