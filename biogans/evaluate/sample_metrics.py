@@ -6,10 +6,11 @@ Each protein's samples are measured against the real test cells of that protein;
 every protein of the model (samples against the pooled test cells of those proteins), and a joint model's
 merged proteins give the ``all`` row alone. Memorisation looks for each sample's nearest training cell of
 its own protein(s), in the ``all`` row too (so it reuses the per-protein distances: a pooled search over
-every protein's training cells would cost as much again as all the rest). The rows of model ``real`` measure the real test cells against the real training
-cells: the floor each metric reaches for two sets of real cells of these sizes (memorisation 1 by
-definition). A model's source is a sample file (:mod:`biogans.evaluate.external`) or a generator file,
-from which ``options.n`` cells per protein are drawn with latents seeded by ``options.seed``.
+every protein's training cells would cost as much again as all the rest). The rows of model ``real``
+measure the real test cells against the real training cells: the floor each metric reaches for two sets
+of real cells of these sizes (memorisation 1 by definition). A model's source is a sample file
+(:mod:`biogans.evaluate.external`) or a generator file, from which ``options.n`` cells per protein are
+drawn with latents seeded by ``options.seed``.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "features", help="train the metrics' feature network on the training cells (KID, FID, precision/recall)",
         description="Train a small convolutional network to tell the proteins of CELLS.h5 apart, on their "
         "training cells only (role train; the test cells the metrics score against never shape it), seeded and "
-        "deterministic on the CPU (for a given --threads). Its penultimate layer is the feature space of `biogans evaluate-samples`. "
-        "Writes OUT.pt (spec, weights and the held-out protein accuracy on the test cells) and logs that "
-        "accuracy.",
+        "deterministic on the CPU (for a given --threads). Its penultimate layer is the feature space of "
+        "`biogans evaluate-samples`. Writes OUT.pt (spec, weights and the held-out protein accuracy on the test "
+        "cells) and logs that accuracy.",
     )
     parser.add_argument("cells", metavar="CELLS.h5", help="cell store")
     parser.add_argument("out", metavar="OUT.pt", help="feature network file to write")
