@@ -131,3 +131,19 @@ def test_too_few_samples_for_the_splits_are_refused(simulated, tmp_path, capsys)
                  str(splits), *FAST, "--out", str(out)]) == 1
     err = capsys.readouterr().err.strip()
     assert f"{len(test_rows) - 1} cells of Tea1" in err and f"at least {len(test_rows)}" in err and not out.exists()
+
+
+def test_a_joint_models_merged_file_gives_the_all_rows_against_the_pooled_test_cells(simulated, tmp_path):
+    cells, splits, _ = simulated
+    store = read_store(cells, ["Sid2", "Tea1"])
+    pooled = np.concatenate([c.images[c.role_indices("test")] for c in store.values()]).astype(np.float32) / 255
+    write_ome_tiff(tmp_path / "joint.ome.tif", pooled, ["Bgs4", "Sid2/Tea1"], 0.19)
+    out = tmp_path / "joint.csv"
+    assert main(["c2st", "external-vs-real", str(tmp_path / "joint.ome.tif"), "--cells", str(cells), "--splits",
+                 str(splits), *FAST, "--out", str(out)]) == 0
+    rows = read_results(out)
+    assert list(rows["protein"]) == ["all", "all"] and list(rows["split"]) == [0, 1]
+    assert np.isfinite(rows["score"]).all() and set(rows["versus"]) == {GENERATED}
+    write_ome_tiff(tmp_path / "short.ome.tif", pooled[1:], ["Bgs4", "Sid2/Tea1"], 0.19)  # one fewer than the test set
+    assert main(["c2st", "external-vs-real", str(tmp_path / "short.ome.tif"), "--cells", str(cells), "--splits",
+                 str(splits), *FAST, "--out", str(tmp_path / "short.csv")]) == 1

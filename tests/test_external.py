@@ -90,6 +90,10 @@ def test_a_joint_generator_gives_the_merged_set(tmp_path):
     drawn = load_samples(tmp_path / "gen.pt", PROTEINS, n=5)
     assert list(drawn.cells) == [MERGED] and drawn.merged == ("Sid2", "Alp14")
     assert drawn.cells[MERGED].shape == (5, 2, 48, 80) and drawn.cells[MERGED].abs().max() <= 1
+    with pytest.raises(BiogansError, match="gen.pt: modelled protein\\(s\\) Alp14 are not among the proteins Sid2"):
+        load_samples(tmp_path / "gen.pt", ["Sid2"], n=5)
+    with pytest.raises(BiogansError, match="gen.pt: 1000000 cells of each of 2 proteins exceed the limit"):
+        load_samples(tmp_path / "gen.pt", PROTEINS, n=1_000_000)
 
 
 def bad_files(root) -> dict:
@@ -125,7 +129,7 @@ def bad_files(root) -> dict:
     cases["cut.h5"] = "cut.h5"
     write_store(root / "generated.h5", {"generated": random_cells(4, np.random.default_rng(0), ["Bgs4", "generated"])},
                 source="generated")
-    cases["generated.h5"] = "generated are not among the proteins"
+    cases["generated.h5"] = "group(s) generated are not among the proteins"
     (root / "cells.png").write_bytes(b"\x89PNG")
     cases["cells.png"] = "not a sample file"
     return cases

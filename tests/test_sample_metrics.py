@@ -139,3 +139,11 @@ def test_a_generator_file_scores_as_the_samples_it_writes(simulated, feature_fil
     direct = metric_rows("g", generator, simulated[0], feature_file, MetricOptions(n=40, seed=5, kid_subsets=10))
     np.testing.assert_allclose(direct.iloc[:, 2:].to_numpy(float), by_model.loc["generator_10"].to_numpy(float),
                                rtol=1e-5)
+
+
+def test_a_joint_model_gives_one_all_row_against_the_pooled_proteins(simulated, feature_file, tmp_path):
+    torch.manual_seed(0)
+    save_generator(tmp_path / "joint.pt", build(spec_for("wgangp", ["Sid2", "Tea1"], nz=8, ngf=4)), 3)
+    rows = metric_rows("joint", tmp_path / "joint.pt", simulated[0], feature_file, MetricOptions(n=30, kid_subsets=5))
+    assert list(rows["model"]) == ["joint"] and list(rows["protein"]) == ["all"]
+    assert np.isfinite(rows.iloc[0, 2:].to_numpy(float)).all()

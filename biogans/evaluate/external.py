@@ -67,7 +67,8 @@ def load_samples(path: str | Path, proteins: Sequence[str], min_cells: int = 2, 
     latents seeded by ``seed`` (as ``biogans sample --n n --seed seed`` draws them)."""
     if Path(path).suffix == ".pt":
         samples = generator_samples(path, n, seed, device)
-        _check_proteins(path, [p for key in samples.cells for p in samples.proteins_of(key)], proteins)
+        _check_proteins(path, [p for key in samples.cells for p in samples.proteins_of(key)], proteins,
+                        "modelled protein")
     else:
         samples = read_samples(path, proteins)
     for key, cells in samples.cells.items():
@@ -132,7 +133,7 @@ def _read_hdf5(path: Path, proteins: Sequence[str]) -> SampleSet:
     if ALL_PROTEINS_GROUP in groups:
         cells = read_store(path, [ALL_PROTEINS_GROUP])[ALL_PROTEINS_GROUP]
         return _from_channels(path, cell_tensor(cells), cells.channels, proteins)
-    _check_proteins(path, groups, proteins)
+    _check_proteins(path, groups, proteins, "group")
     sets = {}
     for group, cells in read_store(path, groups).items():
         if cells.channels != [RED, group]:
@@ -161,10 +162,10 @@ def _from_channels(path: Path, images: torch.Tensor, names: list[str], proteins:
     return SampleSet(str(path), {p: images[:, [2 * i, 2 * i + 1]] for i, p in enumerate(greens)})
 
 
-def _check_proteins(path: str | Path, found: Sequence[str], proteins: Sequence[str]) -> None:
+def _check_proteins(path: str | Path, found: Sequence[str], proteins: Sequence[str], what: str = "channel") -> None:
     unknown = [p for p in found if p not in proteins]
     if unknown:
-        raise BiogansError(f"{path}: channel(s) {', '.join(unknown)} are not among the proteins "
+        raise BiogansError(f"{path}: {what}(s) {', '.join(unknown)} are not among the proteins "
                            f"{', '.join(proteins)}")
     if len(set(found)) != len(found):
         raise BiogansError(f"{path}: a protein appears twice among {', '.join(found)}")
@@ -175,6 +176,10 @@ def generator_samples(path: str | Path, n: int, seed: int = 0, device: str = "cp
     """``n`` cells per protein from a generator file (eval mode; latents seeded as ``biogans sample``'s):
     per protein for conditional models, ``all`` for a joint model's merged proteins."""
     model = load_generator(path, resolve_device(device))
+    values = n * len(model.proteins) * 2 * model.height * model.width
+    if values > MAX_VALUES:
+        raise BiogansError(f"{path}: {n} cells of each of {len(model.proteins)} proteins exceed the limit of "
+                           f"{MAX_VALUES} values; ask for fewer")
     z = sample_noise(n, model.nz, torch.Generator().manual_seed(seed))
     parts = [model.cells(z[i:i + chunk].to(next(model.parameters()).device)).float().clamp(-1, 1).cpu()
              for i in range(0, n, chunk)]
