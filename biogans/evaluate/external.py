@@ -99,8 +99,8 @@ def _read_ome(path: Path, proteins: Sequence[str]) -> SampleSet:
     if meta.pixel_type != "float":
         raise BiogansError(f"{path}: pixels are {meta.pixel_type}; expected float32 in [0, 1] (as biogans sample "
                            "writes)")
-    if meta.channel_names is None:
-        raise BiogansError(f"{path}: channels have no names; expected {RED} and protein names")
+    if meta.channel_names is None or len(meta.channel_names) != channels:
+        raise BiogansError(f"{path}: the {channels} channels are not each named; expected {RED} and protein names")
     data, _, _ = read_ome_tiff(path)
     if data.shape != (n, channels, height, width):
         raise BiogansError(f"{path}: image data of shape {data.shape} differ from the OME-XML's {meta.shape}")
@@ -111,7 +111,10 @@ def _read_ome(path: Path, proteins: Sequence[str]) -> SampleSet:
 
 
 def _check_size(path: Path, n: int, channels: int, height: int, width: int) -> None:
-    """Cells 48x80, a plausible channel count and at most :data:`MAX_VALUES` values, before reading."""
+    """At least one cell, 48x80, a plausible channel count and at most :data:`MAX_VALUES` values, before
+    reading."""
+    if n < 1:
+        raise BiogansError(f"{path}: no cells")
     if (height, width) != CELL_SHAPE:
         raise BiogansError(f"{path}: cells are {height}x{width}; expected {CELL_SHAPE[0]}x{CELL_SHAPE[1]}")
     if not 2 <= channels <= 2 * MAX_PROTEINS:
