@@ -31,11 +31,11 @@ def test_features_tell_simulated_proteins_apart_and_load_back(simulated, tmp_pat
     assert set(loaded.protein_accuracy) == {"Sid2", "Tea1", "Alp14"}
     assert min(loaded.protein_accuracy.values()) > 0.6
     payload = torch.load(out, weights_only=True)  # plain tensors and metadata
-    assert payload["format"] == FEATURES_FORMAT and payload["spec"]["features"] == 64
+    assert payload["format"] == FEATURES_FORMAT and payload["spec"]["features"] == 32
     assert payload["n_test"] == sum(len(c.role_indices("test")) for c in read_store(cells).values())
-    assert not loaded.net.training and loaded.net.num_features == 64
+    assert not loaded.net.training and loaded.net.num_features == 32
     x = torch.zeros(3, 2, 48, 80)
-    assert loaded.net.features(x).shape == (3, 64) and loaded.net(x).shape == (3, 3)
+    assert loaded.net.features(x).shape == (3, 32) and loaded.net(x).shape == (3, 3)
 
 
 def test_training_sees_only_training_cells(tmp_path):

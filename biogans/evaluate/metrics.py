@@ -12,7 +12,9 @@
   Measured in pixels (L2 over both channels in [-1, 1]), under the four flips: a copy is then exactly at
   0 whatever the feature network, and a flipped copy (the GANs train on randomly flipped cells) counts
   as a copy; in the feature space, trained to ignore what distinguishes cells of one protein, distinct
-  but typical cells would sit near each other and pass for copies.
+  but typical cells would sit near each other and pass for copies. Read it beside the other metrics:
+  smoothing brings a cell nearer to every other in L2, so blurred real cells score ~0.83 on simulated
+  cells (copies 0, new real cells 1.0 +- 0.05, uniform noise ~8).
 """
 
 from __future__ import annotations
