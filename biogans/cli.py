@@ -22,8 +22,8 @@ from biogans.errors import BiogansError
 from biogans.options import ArgumentParser
 
 #: The stages, in workflow order: biogans/stages/<name>.py registers ``biogans <name>`` (``_`` -> ``-``).
-STAGES = ("simulate", "preprocess", "import_lin", "splits", "neighbours", "train", "assemble", "sample", "c2st",
-          "reconstruct", "table", "figure", "bench")
+STAGES = ("simulate", "preprocess", "import_lin", "splits", "neighbours", "features", "train", "assemble", "sample",
+          "c2st", "evaluate_samples", "reconstruct", "table", "figure", "bench")
 
 
 def build_parser() -> ArgumentParser:

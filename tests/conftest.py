@@ -69,3 +69,77 @@ def full_disk(monkeypatch):
 
     monkeypatch.setattr(tempfile, "mkstemp", mkstemp)
     return only.append
+
+
+#: Proteins of the simulated stores: Sid2 (SPB dots), Tea1 (tip caps), Alp14 (microtubule lines).
+SIMULATED_PROTEINS = ["Sid2", "Tea1", "Alp14"]
+
+
+def simulated_stores(root, proteins: list[str] = SIMULATED_PROTEINS, cells_per_protein: int = 400,
+                     fresh_fraction: float = 0.35) -> tuple:
+    """Simulated, preprocessed cells in two stores: ``cells.h5`` (train/test roles, with ``splits.h5`` of
+    two splits) and ``fresh.h5``: ``fresh_fraction`` of each protein's cells taken out of it, real cells of
+    the same distribution that neither the store's training nor its test set holds (all role test)."""
+    from biogans.data.options import PreprocessOptions, SimulateOptions, SplitOptions
+    from biogans.data.preprocess import preprocess
+    from biogans.data.simulate import simulate
+    from biogans.data.splits import make_splits
+    from biogans.data.store import read_store
+
+    simulate(root / "raw", SimulateOptions(proteins=proteins, cells_per_protein=cells_per_protein, seed=0,
+                                           field_size=256))
+    preprocess(root / "raw", root / "all.h5", options=PreprocessOptions(test_fraction=0.25))
+    kept, fresh = {}, {}
+    rng = np.random.default_rng(0)
+    for protein, cells in read_store(root / "all.h5").items():
+        taken = rng.random(len(cells)) < fresh_fraction
+        kept[protein] = CellSet(cells.images[~taken], cells.meta[~taken].reset_index(drop=True), cells.channels)
+        meta = cells.meta[taken].reset_index(drop=True)
+        meta["role"] = "test"
+        fresh[protein] = CellSet(cells.images[taken], meta, cells.channels)
+    write_store(root / "cells.h5", kept, source="test")
+    write_store(root / "fresh.h5", fresh, source="test")
+    make_splits(root / "cells.h5", root / "splits.h5", SplitOptions(n_splits=2, seed=0))
+    return root / "cells.h5", root / "splits.h5", root / "fresh.h5"
+
+
+@pytest.fixture(scope="session")
+def simulated(tmp_path_factory):
+    """(cells.h5, splits.h5, fresh.h5) of :func:`simulated_stores`, made once per test session."""
+    return simulated_stores(tmp_path_factory.mktemp("simulated"))
+
+
+def write_sample_files(root, cells_path, fresh_path) -> dict:
+    """Sample files as ``biogans sample`` writes them, made of real cells: ``fresh`` (the fresh cells, as an
+    OME-TIFF of 'Bgs4 (P)', 'P' pairs, as many per protein as the smallest protein has), ``blurred`` (the
+    same, Gaussian blur of sigma 1.5 px), ``noise`` (uniform noise in [0, 1]) and ``copies`` (an HDF5 of
+    each protein's training cells, every other one flipped). Returns {name: path}."""
+    from scipy import ndimage
+
+    from biogans.data.store import read_store
+    from biogans.ome import write_ome_tiff
+
+    fresh = read_store(fresh_path)
+    n = min(len(cells) for cells in fresh.values())
+    pairs = np.concatenate([cells.images[:n] for cells in fresh.values()], axis=1).astype(np.float32) / 255
+    names = [name for protein in fresh for name in (f"Bgs4 ({protein})", protein)]
+    blurred = np.clip(ndimage.gaussian_filter(pairs, (0, 0, 1.5, 1.5)), 0, 1).astype(np.float32)
+    noise = np.random.default_rng(0).random(pairs.shape, dtype=np.float32)
+    paths = {name: root / f"{name}.ome.tif" for name in ("fresh", "blurred", "noise")}
+    for name, images in (("fresh", pairs), ("blurred", blurred), ("noise", noise)):
+        write_ome_tiff(paths[name], images, names, 0.19)
+    copies = {}
+    for protein, cells in read_store(cells_path).items():
+        images = cells.images[cells.role_indices("train")].copy()
+        images[::2] = images[::2, :, :, ::-1]
+        copies[protein] = CellSet(images, empty_meta(len(images)).assign(role="test"), cells.channels)
+    paths["copies"] = root / "copies.h5"
+    write_store(paths["copies"], copies, source="generated")
+    return paths
+
+
+@pytest.fixture(scope="session")
+def sample_files(simulated, tmp_path_factory):
+    """{fresh, blurred, noise, copies: path} of :func:`write_sample_files` for the simulated stores."""
+    cells, _, fresh = simulated
+    return write_sample_files(tmp_path_factory.mktemp("samples"), cells, fresh)

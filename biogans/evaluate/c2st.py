@@ -69,6 +69,8 @@ class Comparison:
     b_held: np.ndarray
     iteration: int | None = None
     generated: GeneratedSide | None = None
+    #: whether set B's cells are flipped like real cells (a fixed set of generated cells is not)
+    flip_b: bool = True
 
     def seed(self, base: int) -> int:
         """This group's seed: a function of (base, protein, versus, split) only."""

@@ -59,12 +59,12 @@ def _unique(names: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _seeded_halves(n: int, n_splits: int, seed: int, name: str) -> Splits:
+def seeded_halves(n: int, n_splits: int, seed: int, name: str) -> Splits:
     """Seeded half/half splits of ``n`` cells (a generated pool or the joint truth), like ``splits.h5``'s."""
     return Splits(n_splits, seed, {(name, "test"): draw_splits(n_splits, np.arange(n), seed, name, "test")})
 
 
-class _RoleCells:
+class RoleCells:
     """One protein's real cells of one role (train/test) in the bank; ``halves`` gives the split file's
     halves of them as bank rows."""
 
@@ -92,10 +92,10 @@ def real_vs_real(cells_path: str | Path, splits_path: str | Path, protein: str,
     store = read_store(cells_path, groups=proteins)
     splits = read_splits(splits_path, store)
     bank = ImageBank()
-    a_train, a_held = _RoleCells(protein, "train", store[protein], bank).halves(splits)
+    a_train, a_held = RoleCells(protein, "train", store[protein], bank).halves(splits)
     comparisons = []
     for other in versus:
-        b_train, b_held = _RoleCells(other, "test", store[other], bank).halves(splits)
+        b_train, b_held = RoleCells(other, "test", store[other], bank).halves(splits)
         comparisons += [Comparison(protein, other, s, a_train[s], a_held[s], b_train[s], b_held[s])
                         for s in range(splits.n_splits)]
     outcomes = run_c2st(bank.tensor(), comparisons, options, source=str(splits_path))
@@ -110,8 +110,8 @@ def train_vs_test(cells_path: str | Path, splits_path: str | Path, proteins: Seq
     store = read_store(cells_path, groups=proteins)
     splits = read_splits(splits_path, store)
     bank = ImageBank()
-    test = [_RoleCells(p, "test", store[p], bank).halves(splits) for p in proteins]
-    train = [_RoleCells(p, "train", store[p], bank).halves(splits) for p in proteins]
+    test = [RoleCells(p, "test", store[p], bank).halves(splits) for p in proteins]
+    train = [RoleCells(p, "train", store[p], bank).halves(splits) for p in proteins]
 
     def pooled(parts: list, half: int, split: int) -> np.ndarray:
         return np.concatenate([part[half][split] for part in parts])
@@ -145,7 +145,7 @@ def fake_vs_real(generator_paths: Sequence[str | Path], cells_path: str | Path, 
             raise BiogansError(f"{path}: generates {model.height}x{model.width} cells, "
                                f"{cells_path} holds {shape[0]}x{shape[1]}")
     bank = ImageBank()
-    real = {protein: _RoleCells(protein, "test", cells, bank).halves(splits) for protein, cells in store.items()}
+    real = {protein: RoleCells(protein, "test", cells, bank).halves(splits) for protein, cells in store.items()}
 
     comparisons: list[Comparison] = []
     spans: list[tuple[int, int, bool]] = []  # each model's comparisons, and whether it is conditional
@@ -211,7 +211,7 @@ def all_proteins_vs_truth(generator_path: str | Path, truth_path: str | Path, op
     bank = ImageBank()
     offset = bank.add(cell_tensor(truth)[:, channels])
     rows = np.arange(len(truth)) + offset
-    real = _seeded_halves(len(truth), n_splits, options.seed, ALL_PROTEINS_GROUP)
+    real = seeded_halves(len(truth), n_splits, options.seed, ALL_PROTEINS_GROUP)
     halves = [real.halves(ALL_PROTEINS_GROUP, "test", s) for s in range(n_splits)]
     real_rows = ([rows[h[0]] for h in halves], [rows[h[1]] for h in halves])
     comparisons = [versus_generated(ALL_PROTEINS_GROUP, s, real_rows[0][s], real_rows[1][s], GeneratedSide(0, s),

@@ -110,10 +110,12 @@ def training_draws(comparisons: Sequence[Comparison], rngs: Sequence[torch.Gener
     for start in range(0, options.steps, DRAW_CHUNK):
         k = min(DRAW_CHUNK, options.steps - start)
         rows_a, rows_b, uniforms = [], [], []
-        for (a_rows, b_rows), rng in zip(halves, rngs):
+        for comparison, (a_rows, b_rows), rng in zip(comparisons, halves, rngs):
             rows_a.append(a_rows[torch.randint(len(a_rows), (k, batch), generator=rng)])
             rows_b.append(b_rows[torch.randint(len(b_rows), (k, batch), generator=rng)])
             uniforms.append(torch.rand(k, 5, batch, generator=rng))
+            if not comparison.flip_b:
+                uniforms[-1][:, 2:4] = 1.0  # no flip of B
         rows_a = torch.stack(rows_a, -1).to(device)
         rows_b = torch.stack(rows_b, -1).to(device)
         uniforms = torch.stack(uniforms, -1).to(device)

@@ -78,6 +78,8 @@ def _draw_pass(comparisons: Sequence[Comparison], rngs: Sequence[torch.Generator
         cell_a[:n_pairs, g] = torch.randperm(n_a, generator=rng)[position % n_a]
         cell_b[:n_pairs, g] = torch.randperm(n_b, generator=rng)[position % n_b]
         uniforms[:, :n_pairs, g] = torch.rand(5, n_pairs, generator=rng)
+        if not comparisons[g].flip_b:
+            uniforms[2:4, :, g] = 1.0  # no flip of B
     position = torch.arange(length)[:, None]
     n_a, n_b = (torch.tensor(n) for n in zip(*sizes))
     held_a = [torch.from_numpy(c.a_held) for c in comparisons]

@@ -1,5 +1,5 @@
 """What the stages' arguments are: the input and output paths of each command (checked against each
-other before it runs), and the argument types of the table and figure commands (NAME=PATH)."""
+other before it runs), and the argument types of the table, figure and evaluate-samples commands (NAME=PATH)."""
 
 from __future__ import annotations
 
@@ -76,6 +76,17 @@ def named_path(text: str) -> tuple[str, str]:
     if not sep or not name or not path:
         raise argparse.ArgumentTypeError(f"expected NAME=PATH, got {text!r}")
     return name, path
+
+
+def named_or_stem_path(text: str) -> tuple[str, str]:
+    """argparse type of PATH or NAME=PATH: a file named NAME, else by its file name less its suffixes
+    (.ome.tif, .h5, ...)."""
+    if "=" in text:
+        return named_path(text)
+    stem = Path(text).name
+    while Path(stem).suffix and Path(stem).suffix != stem:
+        stem = stem.removesuffix(Path(stem).suffix)
+    return stem or text, text
 
 
 def mode_model_path(text: str) -> tuple[tuple[str, str], str]:

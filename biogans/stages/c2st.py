@@ -11,12 +11,14 @@ from biogans.stages.arguments import Paths
 
 #: The input arguments of each mode.
 INPUTS = {"real-vs-real": ("cells", "splits"), "train-vs-test": ("cells", "splits"),
-          "fake-vs-real": ("generators", "cells", "splits"), "all-proteins": ("generator", "truth")}
+          "fake-vs-real": ("generators", "cells", "splits"), "all-proteins": ("generator", "truth"),
+          "external-vs-real": ("samples", "cells", "splits"), "external-vs-truth": ("samples", "truth")}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
-        "c2st", help="classifier two-sample tests: real vs real, generated vs real, all proteins vs truth",
+        "c2st", help="classifier two-sample tests: real vs real, generated or sample file vs real, all proteins "
+        "vs truth",
         description="Classifier two-sample test (C2ST) as in the paper: for each pair of cell sets and each "
         "split, a fresh DCGAN critic learns to tell the training halves apart and is scored on the held-out "
         "halves (score = minus its loss; ~0 for one distribution, larger = more different), plus the "
@@ -48,6 +50,18 @@ def register(commands: argparse._SubParsersAction) -> None:
     mode.add_argument("--proteins", nargs="+", default=None, metavar="P",
                       help="proteins to pool (default: every protein of the store)")
 
+    _add_generator_modes(modes)
+    _add_external_modes(modes)
+
+    for name, mode in modes.choices.items():
+        mode.add_argument("--out", required=True, metavar="OUT.csv", help="result file to write")
+        add_options(mode, C2STOptions)
+        add_threads(mode)
+        mode.set_defaults(run=run, paths=Paths(inputs=INPUTS[name], outputs=("out",)))
+
+
+def _add_generator_modes(modes: argparse._SubParsersAction) -> None:
+    """The modes that score a generator's fresh cells."""
     mode = modes.add_parser(
         "fake-vs-real", help="a generator's cells vs the real test cells (Table 2, Figure 8)",
         description="Each generator file's cells against the real test set, on the test set's splits: per "
@@ -68,16 +82,36 @@ def register(commands: argparse._SubParsersAction) -> None:
     mode.add_argument("--truth", required=True, metavar="JOINT_TRUTH.h5", help="all-proteins ground-truth store")
     add_options(mode, SplitOptions, skip=("seed",))
 
-    for name, mode in modes.choices.items():
-        mode.add_argument("--out", required=True, metavar="OUT.csv", help="result file to write")
-        add_options(mode, C2STOptions)
-        add_threads(mode)
-        mode.set_defaults(run=run, paths=Paths(inputs=INPUTS[name], outputs=("out",)))
+
+def _add_external_modes(modes: argparse._SubParsersAction) -> None:
+    """The modes that score a sample file (cells drawn once, or made elsewhere) instead of a generator."""
+    mode = modes.add_parser(
+        "external-vs-real", help="a sample file's cells vs the real test cells (Table 2 for external samples)",
+        description="The cells of a sample file (as biogans sample writes: OME-TIFF of all-protein cells, of "
+        "'Bgs4 (P)', 'P' pairs, or of merged proteins; or its HDF5) against the real test set, on the test set's "
+        "splits, as fake-vs-real scores a generator: per protein plus 'all' (the per-split mean), or 'all' for "
+        "merged proteins. Per split the samples are cut into disjoint halves of the real halves' sizes (critic "
+        "training, scoring), never flipped: the file needs at least as many cells per protein as the test set.",
+    )
+    mode.add_argument("samples", metavar="SAMPLES", help="sample file (.ome.tif, .ome.tiff or .h5)")
+    mode.add_argument("--cells", required=True, metavar="CELLS.h5", help="cell store")
+    mode.add_argument("--splits", required=True, metavar="SPLITS.h5", help="split file of the cell store")
+
+    mode = modes.add_parser(
+        "external-vs-truth", help="a sample file's all-protein cells vs the simulator's truth (Table 4)",
+        description="An all-protein sample file's cells (channels Bgs4, then proteins; or the HDF5 of "
+        "biogans sample --all-proteins) against the simulator's all-proteins ground truth, on --n-splits seeded "
+        "half/half splits of all truth cells, the samples cut per split into disjoint halves of the truth "
+        "halves' sizes (the file needs at least as many cells as the truth).",
+    )
+    mode.add_argument("samples", metavar="SAMPLES", help="all-protein sample file (.ome.tif, .ome.tiff or .h5)")
+    mode.add_argument("--truth", required=True, metavar="JOINT_TRUTH.h5", help="all-proteins ground-truth store")
+    add_options(mode, SplitOptions, skip=("seed",))
 
 
 def run(args: argparse.Namespace) -> None:
     from biogans.device import set_threads
-    from biogans.evaluate import c2st_modes
+    from biogans.evaluate import c2st_external, c2st_modes
     from biogans.evaluate.c2st_results import write_results
 
     set_threads(args.threads)
@@ -88,7 +122,12 @@ def run(args: argparse.Namespace) -> None:
         rows = c2st_modes.train_vs_test(args.cells, args.splits, args.proteins, options)
     elif args.mode == "fake-vs-real":
         rows = c2st_modes.fake_vs_real(args.generators, args.cells, args.splits, options)
-    else:
+    elif args.mode == "all-proteins":
         rows = c2st_modes.all_proteins_vs_truth(args.generator, args.truth, options,
                                                 n_splits=from_args(SplitOptions, args).n_splits)
+    elif args.mode == "external-vs-real":
+        rows = c2st_external.external_vs_real(args.samples, args.cells, args.splits, options)
+    else:
+        rows = c2st_external.external_vs_truth(args.samples, args.truth, options,
+                                               n_splits=from_args(SplitOptions, args).n_splits)
     write_results(rows, args.out)

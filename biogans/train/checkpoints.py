@@ -1,6 +1,6 @@
-"""Generator files and resume state on disk.
+"""Generator files, resume state and the metrics' feature network on disk.
 
-Both are plain dicts of tensors and JSON-like metadata written with ``torch.save`` through a
+All three are plain dicts of tensors and JSON-like metadata written with ``torch.save`` through a
 temporary file and an atomic rename, and read back with ``torch.load(..., weights_only=True)``:
 a file holding anything else (arbitrary pickled objects) is refused, never unpickled.
 
@@ -8,6 +8,7 @@ a file holding anything else (arbitrary pickled objects) is refused, never unpic
   rebuilt from ``spec`` with :func:`biogans.models.build`, without the config.
 - ``resume.pt``: everything to continue a killed run: generator, critic, both optimisers, the
   iteration and every random-number generator state.
+- ``features.pt``: the metrics' feature network (:mod:`biogans.train.features`).
 """
 
 from __future__ import annotations
@@ -27,11 +28,14 @@ from biogans.files import atomic_path
 
 GENERATOR_FORMAT = "biogans-generator/1"
 RESUME_FORMAT = "biogans-resume/1"
+FEATURES_FORMAT = "biogans-features/1"
 #: The entries of each file format and their types, checked before anything is built from a file.
 STRUCTURE: dict[str, dict[str, type | tuple[type, ...]]] = {
     GENERATOR_FORMAT: {"version": str, "spec": dict, "iteration": int, "state_dict": dict},
     RESUME_FORMAT: {"version": str, "identity": str, "iteration": int, "seconds": (int, float), "generator": dict,
                     "critic": dict, "opt_generator": dict, "opt_critic": dict, "rng": dict},
+    FEATURES_FORMAT: {"version": str, "spec": dict, "state_dict": dict, "accuracy": float, "protein_accuracy": dict,
+                      "n_train": int, "n_test": int, "epochs": int},
 }
 
 

@@ -104,3 +104,24 @@ class SampleOptions:
         check_options(self)
         if self.protein is not None and self.all_proteins:
             raise BiogansError("--protein and --all-proteins: give one or the other")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureOptions:
+    """How ``biogans features`` trains the metrics' feature network (on training cells only)."""
+
+    proteins: tuple[str, ...] | None = option(None, "proteins to tell apart (default: every protein of the store)",
+                                              metavar="P")
+    epochs: int = option(10, "passes over the training cells", minimum=1, maximum=10_000, metavar="N")
+    width: int = option(16, "width of the first convolution (each of the 4 blocks doubles it)", minimum=1,
+                        maximum=MAX_WIDTH // 8, metavar="W")
+    features: int = option(32, "size of the penultimate layer: the metrics' feature space (at most the test cells "
+                           "per protein keeps FID's covariances of full rank)", minimum=2,
+                           maximum=MAX_WIDTH, metavar="F")
+    batch_size: int = option(64, "cells per update", minimum=1, maximum=4096, metavar="B")
+    lr: float = option(2e-3, "Adam learning rate", minimum=0, maximum=1, exclusive_minimum=True)
+    seed: int = seed_option("seed of the initial weights, batches and flips")
+    device: str = device_option()
+
+    def __post_init__(self) -> None:
+        check_options(self)
