@@ -145,10 +145,10 @@ def read_lines(path: str | os.PathLike) -> list[str]:
 
 
 def read_csv(path: str | os.PathLike, what: str, numbers: tuple[str, ...] = (), integers: tuple[str, ...] = (),
-             texts: tuple[str, ...] = ()) -> pd.DataFrame:
+             texts: tuple[str, ...] = (), allow_empty: bool = False) -> pd.DataFrame:
     """Read a CSV that biogans wrote (a C2ST result, a reconstruction's cells): one-line errors naming the
     file for a missing or unreadable file, a missing column, a column that is not numeric (``numbers``,
-    NaN allowed), integral (``integers``, empty allowed) or text, and no rows."""
+    NaN allowed), integral (``integers``, empty allowed) or text, and no rows (unless ``allow_empty``)."""
     path = Path(path)
     if not path.is_file():
         raise BiogansError(f"{path}: no such file")
@@ -167,7 +167,7 @@ def read_csv(path: str | os.PathLike, what: str, numbers: tuple[str, ...] = (), 
         if not (values == values.round()).all():
             raise BiogansError(f"{path}: column {name} holds fractions, expected integers")
         table[name] = table[name].astype("Int64")
-    if table.empty:
+    if table.empty and not allow_empty:
         raise BiogansError(f"{path}: no rows")
     return table
 

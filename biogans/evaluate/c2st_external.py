@@ -22,6 +22,7 @@ and the critics are trained and scored by :func:`biogans.evaluate.c2st.run_c2st`
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -34,10 +35,12 @@ from biogans.data.store import read_store, store_groups
 from biogans.errors import BiogansError
 from biogans.evaluate.c2st import GENERATED, Comparison, run_c2st
 from biogans.evaluate.c2st_modes import ALL_PROTEINS_GROUP, ImageBank, RoleCells, seeded_halves
-from biogans.evaluate.c2st_results import mean_over_proteins, result_rows
+from biogans.evaluate.c2st_results import COLUMNS, mean_over_proteins, result_rows
 from biogans.evaluate.external import MERGED, read_samples
 from biogans.evaluate.options import C2STOptions
 from biogans.proteins import RED
+
+log = logging.getLogger(__name__)
 
 Halves = tuple[list[np.ndarray], list[np.ndarray]]
 
@@ -86,12 +89,16 @@ def external_vs_real(samples_path: str | Path, cells_path: str | Path, splits_pa
 
 
 def external_vs_truth(samples_path: str | Path, truth_path: str | Path, options: C2STOptions = C2STOptions(),
-                      n_splits: int = 10) -> pd.DataFrame:
+                      n_splits: int = 10, if_all_proteins: bool = False) -> pd.DataFrame:
     """C2ST of an all-protein sample file's cells (red, then each of its proteins' green) against the
     simulator's all-proteins truth (group ``all_proteins``, the same channels), on ``n_splits`` seeded
-    half/half splits of the truth cells; rows as ``c2st all-proteins``'s with an empty iteration."""
+    half/half splits of the truth cells; rows as ``c2st all-proteins``'s with an empty iteration. A file of
+    other cells is an error, or with ``if_all_proteins`` no rows (the workflow asks every external set)."""
     truth = read_store(truth_path, groups=[ALL_PROTEINS_GROUP])[ALL_PROTEINS_GROUP]
     samples = read_samples(samples_path, truth.channels[1:])
+    if samples.joint is None and if_all_proteins:
+        log.info("%s: not all-protein cells; no comparison with the all-proteins truth", samples_path)
+        return pd.DataFrame(columns=list(COLUMNS))
     if samples.joint is None:
         raise BiogansError(f"{samples_path}: not all-protein cells (channels {RED}, then every protein's green "
                            "for the same cell), which the comparison with the all-proteins truth needs")

@@ -54,10 +54,10 @@ def write_results(results: pd.DataFrame, path: str | Path) -> None:
         results.loc[:, list(COLUMNS)].to_csv(tmp, index=False, float_format="%.6g")
 
 
-def read_results(path: str | Path) -> pd.DataFrame:
-    """Read a C2ST result CSV, checking its columns and their types."""
+def read_results(path: str | Path, allow_empty: bool = False) -> pd.DataFrame:
+    """Read a C2ST result CSV, checking its columns and their types (no rows is an error unless allowed)."""
     return read_csv(path, "C2ST result table", numbers=("score", "accuracy", "p_value"),
-                    integers=("iteration", "split"), texts=("evaluator", "protein", "versus"))
+                    integers=("iteration", "split"), texts=("evaluator", "protein", "versus"), allow_empty=allow_empty)
 
 
 def summary(results: str | Path | pd.DataFrame) -> pd.DataFrame:

@@ -82,16 +82,16 @@ class MetricOptions:
     precision/recall) and in pixels (memorisation)."""
 
     k: int = option(3, "neighbours that set each cell's radius in the precision/recall manifolds (Kynkäänniemi et "
-                    "al. 2019: 3)", minimum=1, maximum=1000, metavar="K", flag="-k")
+                    "al. 2019: 3)", minimum=1, maximum=1000, metavar="K", flag="-k", config="metrics.k")
     kid_subsets: int = option(100, "random subsets KID averages over (its std is over them)", minimum=1,
                               maximum=100_000, metavar="N")
     kid_subset_size: int = option(1000, "cells of each set per KID subset; at most the smaller set's count, "
                                   "which it becomes where smaller", minimum=2, maximum=1_000_000, metavar="N")
     n: int = option(1000, "cells drawn per protein from a generator file (latents seeded by --seed, as biogans "
-                    "sample draws them)", minimum=2, maximum=1_000_000, metavar="N")
+                    "sample draws them)", minimum=2, maximum=1_000_000, metavar="N", config="metrics.n")
     batch_size: int = option(256, "cells per call of the feature network and per block of distances", minimum=1,
                              maximum=100_000, metavar="B")
-    seed: int = seed_option("seed of the generator latents and of KID's subsets")
+    seed: int = seed_option("seed of the generator latents and of KID's subsets", config="metrics.seed")
     device: str = device_option()
 
     def __post_init__(self) -> None:

@@ -58,8 +58,11 @@ def c2st_rows(path: str | Path, evaluator: str | None = EVALUATOR) -> pd.DataFra
 
 
 def final_block(rows: pd.DataFrame, path: str | Path) -> pd.DataFrame:
-    """The rows of the last generator iteration in a fake-vs-real file (the model as trained)."""
+    """The rows of the last generator iteration in a fake-vs-real file (the model as trained); all rows of
+    an external sample set's file (generated cells without an iteration)."""
     iterations = rows["iteration"].dropna()
+    if iterations.empty and (rows["versus"] == "generated").all():
+        return rows
     if iterations.empty:
         raise BiogansError(f"{path}: no generator iteration in the rows (a real-vs-real file?)")
     return rows[rows["iteration"].eq(iterations.max()).fillna(False).to_numpy(bool)]
@@ -245,15 +248,21 @@ def table4_all_proteins(models: Mapping[str, str | Path], out: str | Path, *, ev
     check_table_path(out)
     if not models:
         raise BiogansError("table 4: no joint C2ST files given")
-    cells = []
+    cells, others = [], []
     for model, path in models.items():
+        if read_results(path, allow_empty=True).empty:  # an external set of other than all-protein cells
+            others.append(model)
+            continue
         rows = final_block(c2st_rows(path, evaluator), path)
         cells.append({"model": model, **_stats(_one_comparison(rows, "all_proteins", "generated", path))})
+    if not cells:
+        raise BiogansError(f"table 4: no all-protein cells in {', '.join(map(str, models.values()))}")
     table = pd.DataFrame(cells)
     text = title("Table 4: joint samples against the all-proteins truth",
                   f"{EVALUATOR_NAMES[evaluator]} C2ST score of each model's joint samples (one red with every "
                   "protein's green, for one latent) against simulated cells imaged with all proteins at once, "
-                  f"mean ± std over {_split_count(table)} splits. Lower is better.")
+                  f"mean ± std over {_split_count(table)} splits. Lower is better."
+                  + (f" No row for {', '.join(others)}: not all-protein cells." if others else ""))
     text += "\n" + markdown(["model", "score (mean ± std)", "accuracy", "splits"],
                       [[r["model"], _mean_std(r), f"{r['accuracy']:.2f}", str(r["n_splits"])]
                        for _, r in table.iterrows()])

@@ -32,7 +32,8 @@ def register(commands: argparse._SubParsersAction) -> None:
                         help=f"cases to run: {', '.join(CASES)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke check of the cases")
     parser.add_argument("--json", default=None, metavar="FILE",
-                        help="also write {case: {seconds, baseline_seconds, speedup, ...}} as JSON")
+                        help="also write the results as JSON: {machine: {cpu, cores, cpu_flags, torch, gpu, ...}, "
+                        "cases: {case: {seconds, baseline_seconds, speedup, ...}}}")
     parser.add_argument("--device", default="cpu", type=_device, metavar="DEVICE",
                         help="cpu (default), cuda or cuda:N: where the cases run; a GPU that is absent is an error")
     add_threads(parser, default=2)

@@ -106,6 +106,8 @@ def _add_external_modes(modes: argparse._SubParsersAction) -> None:
     )
     mode.add_argument("samples", metavar="SAMPLES", help="all-protein sample file (.ome.tif, .ome.tiff or .h5)")
     mode.add_argument("--truth", required=True, metavar="JOINT_TRUTH.h5", help="all-proteins ground-truth store")
+    mode.add_argument("--if-all-proteins", action="store_true",
+                      help="a file of other cells writes OUT.csv without rows (no Table 4 row) instead of failing")
     add_options(mode, SplitOptions, skip=("seed",))
 
 
@@ -129,5 +131,6 @@ def run(args: argparse.Namespace) -> None:
         rows = c2st_external.external_vs_real(args.samples, args.cells, args.splits, options)
     else:
         rows = c2st_external.external_vs_truth(args.samples, args.truth, options,
-                                               n_splits=from_args(SplitOptions, args).n_splits)
+                                               n_splits=from_args(SplitOptions, args).n_splits,
+                                               if_all_proteins=args.if_all_proteins)
     write_results(rows, args.out)

@@ -16,7 +16,7 @@ from biogans.stages.arguments import (
 REAL_HELP = "real-vs-real C2ST files (results/c2st/real/<A>.csv), one per protein A"
 #: The input arguments of each table.
 INPUTS = {"table1": ("real",), "table2": ("c2st", "real"), "table3": ("reconstruction",), "table4": ("c2st",),
-          "claims": ("table1", "table2", "table3", "table4", "figure8")}
+          "table5": ("metrics", "features"), "claims": ("table1", "table2", "table3", "table4", "table5", "figure8")}
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -70,13 +70,26 @@ def register(commands: argparse._SubParsersAction) -> None:
     table.add_argument("--c2st", nargs="+", action="extend", required=True, type=named_path, metavar="MODEL=PATH",
                        help="a model's all-proteins C2ST file, e.g. "
                        "wgangp-star=results/c2st/all-proteins/wgangp-star.csv")
+    _add_table5(tables)
     _add_claims(tables)
     for name, table in tables.choices.items():
         table.add_argument("--out", required=True, metavar="OUT.csv", help="table file to write (OUT.md beside it)")
-        if name not in ("table3", "claims"):
+        if name not in ("table3", "table5", "claims"):
             table.add_argument("--evaluator", default="wgangp", choices=EVALUATORS,
                                help="C2ST evaluator whose rows to report (default: wgangp, as the paper)")
         table.set_defaults(run=run, paths=Paths(inputs=INPUTS[name], outputs=("out", markdown_beside("out"))))
+
+
+def _add_table5(tables: argparse._SubParsersAction) -> None:
+    table = tables.add_parser(
+        "table5", help="standard metrics (KID, FID, precision/recall, memorisation) of every model and sample set",
+        description="Table 5 (beyond the paper): the rows of biogans evaluate-samples for each model or external "
+        "sample set (and 'real', the floor), with the feature network's held-out protein accuracy beside them. "
+        "Columns model,protein,kid_mean,kid_std,fid,precision,recall,memorisation.",
+    )
+    table.add_argument("--metrics", nargs="+", action="extend", required=True, type=named_path, metavar="NAME=PATH",
+                       help="a set's metrics file, e.g. wgangp-star=results/metrics/wgangp-star.csv")
+    table.add_argument("--features", required=True, metavar="FEATURES.pt", help="the feature network (biogans features)")
 
 
 def _add_claims(tables: argparse._SubParsersAction) -> None:
@@ -89,10 +102,11 @@ def _add_claims(tables: argparse._SubParsersAction) -> None:
     for name in ("table1", "table2", "table3", "figure8"):
         table.add_argument(f"--{name}", required=True, metavar=f"{name.upper()}.csv", help=f"the {name} table")
     table.add_argument("--table4", default=None, metavar="TABLE4.csv", help="Table 4 (synthetic data only)")
+    table.add_argument("--table5", default=None, metavar="TABLE5.csv", help="Table 5 (the standard metrics)")
 
 
 def run(args: argparse.Namespace) -> None:
-    from biogans.report import claims, tables
+    from biogans.report import claims, metrics_table, tables
 
     if args.table == "table1":
         tables.table1_real_vs_real(args.real, args.out, proteins=args.proteins, evaluator=args.evaluator)
@@ -103,6 +117,8 @@ def run(args: argparse.Namespace) -> None:
         tables.table3_reconstruction(unique(args.reconstruction, "--reconstruction"), args.out)
     elif args.table == "table4":
         tables.table4_all_proteins(unique(args.c2st, "--c2st"), args.out, evaluator=args.evaluator)
+    elif args.table == "table5":
+        metrics_table.table5_metrics(unique(args.metrics, "--metrics"), args.out, features=args.features)
     else:
-        names = ("table1", "table2", "table3", "table4", "figure8")
+        names = ("table1", "table2", "table3", "table4", "table5", "figure8")
         claims.scorecard({name: getattr(args, name) for name in names if getattr(args, name)}, args.out)

@@ -112,15 +112,16 @@ class FeatureOptions:
 
     proteins: tuple[str, ...] | None = option(None, "proteins to tell apart (default: every protein of the store)",
                                               metavar="P")
-    epochs: int = option(10, "passes over the training cells", minimum=1, maximum=10_000, metavar="N")
+    epochs: int = option(10, "passes over the training cells", minimum=1, maximum=10_000, metavar="N",
+                         config="features.epochs")
     width: int = option(16, "width of the first convolution (each of the 4 blocks doubles it)", minimum=1,
                         maximum=MAX_WIDTH // 8, metavar="W")
     features: int = option(32, "size of the penultimate layer: the metrics' feature space (at most the test cells "
                            "per protein keeps FID's covariances of full rank)", minimum=2,
-                           maximum=MAX_WIDTH, metavar="F")
+                           maximum=MAX_WIDTH, metavar="F", config="features.features")
     batch_size: int = option(64, "cells per update", minimum=1, maximum=4096, metavar="B")
     lr: float = option(2e-3, "Adam learning rate", minimum=0, maximum=1, exclusive_minimum=True)
-    seed: int = seed_option("seed of the initial weights, batches and flips")
+    seed: int = seed_option("seed of the initial weights, batches and flips", config="features.seed")
     device: str = device_option()
 
     def __post_init__(self) -> None:

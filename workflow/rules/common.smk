@@ -22,6 +22,8 @@ TRAINING = config["training"]
 C2ST = config["c2st"]
 RECONSTRUCTION = config["reconstruction"]
 REPORT = config["report"]
+#: Sample sets of generators the workflow did not train: name -> file.
+EXTERNAL = config["external"]
 #: The critic objectives a C2ST can use.
 EVALUATORS = SCHEMA["properties"]["c2st"]["properties"]["evaluators"]["items"]["enum"]
 #: The one conda environment of every rule (for --software-deployment-method conda).
@@ -72,6 +74,7 @@ RESOURCES = {
     "train": stage_resources(TRAINING),
     "c2st": stage_resources(C2ST),
     "reconstruct": stage_resources(RECONSTRUCTION),
+    "metrics": {"mem_mb": 4000, "runtime": 30},
 }
 
 
@@ -227,6 +230,45 @@ def fake_c2st_file(model, evaluator="wgangp"):
     return f"results/c2st/fake/{model}/{evaluator}.csv"
 
 
+def external_c2st_file(name, against="real"):
+    """An external sample set's C2ST: against the real test cells (Table 2) or the all-proteins truth (Table 4)."""
+    return (
+        f"results/c2st/external/{name}.csv"
+        if against == "real"
+        else f"results/c2st/all-proteins/external/{name}.csv"
+    )
+
+
+def metrics_options():
+    """`biogans evaluate-samples` options from the config (its neighbour count is -k, as `biogans neighbours`)."""
+    values = dict(config["metrics"])
+    return f"-k {values.pop('k')} {cli_options(values)}"
+
+
+def metrics_file(name):
+    """The Table 5 rows of a model, of an external sample set, or (`real`) of the real cells."""
+    return f"results/metrics/{name}.csv"
+
+
+def table2_runs():
+    """(name, C2ST file) of Table 2's models and of every external sample set."""
+    return [(m, fake_c2st_file(m)) for m in REPORT["table2"]] + [
+        (n, external_c2st_file(n)) for n in EXTERNAL
+    ]
+
+
+def table4_runs():
+    """(name, C2ST file) of Table 4's models and of every external sample set (no row for one of other cells)."""
+    return [(m, f"results/c2st/all-proteins/{m}.csv") for m in REPORT["table4"]] + [
+        (n, external_c2st_file(n, "truth")) for n in EXTERNAL
+    ]
+
+
+def table5_runs():
+    """(name, metrics file) of the real cells, every model and every external sample set."""
+    return [(name, metrics_file(name)) for name in ["real", *MODELS, *EXTERNAL]]
+
+
 def reconstruction_modes(model):
     """Both modes for models with a red part of z (red first, then green), the regular one otherwise."""
     return ["regular", "separable"] if separable(model) else ["regular"]
@@ -284,6 +326,7 @@ REPORT_RULES = (
     "table1",
     "table2",
     "table3",
+    "table5",
     "figure1",
     "figure3",
     "figure4",

@@ -207,6 +207,26 @@ def settings_problem(config: dict, schema: dict) -> str | None:
         ]
         if missing:
             return f"config.report.{item}: models not defined in `models`: {', '.join(missing)}"
+    all_models = {
+        name for kind in kinds for name in schema["$defs"][f"{kind}_model"]["enum"]
+    }
+    return external_problem(config["external"], all_models)
+
+
+def external_problem(external: dict, models: set[str]) -> str | None:
+    """The first external sample set a job would fail on, as one line naming the key, or None."""
+    for name, path in external.items():
+        if name in models or name in ("real", "all"):
+            return f"config.external.{name}: the name of a model or of Table 5's `real` rows; choose another"
+        problem = path_problem(path)
+        if problem:
+            return f"config.external.{name}: {problem.replace('folder', 'file')}"
+        try:
+            found = Path(path).is_file()
+        except (OSError, ValueError):
+            found = False
+        if not found:
+            return f"config.external.{name}: {path} is not a file"
     return None
 
 

@@ -31,7 +31,7 @@ rule table1:
 
 use rule table1 as table2 with:
     input:
-        fake=[fake_c2st_file(m) for m in REPORT["table2"]],
+        fake=paths(table2_runs()),
         real=expand(rules.c2st_real.output[0], protein=MODELLED),
     output:
         out=report(
@@ -48,7 +48,7 @@ use rule table1 as table2 with:
         command="table table2",
         options=lambda wildcards, input: cli_options(
             {
-                "c2st": named((m, fake_c2st_file(m)) for m in REPORT["table2"]),
+                "c2st": named(table2_runs()),
                 "real": list(input.real),
                 "proteins": MODELLED,
             }
@@ -78,7 +78,7 @@ if SOURCE == "synthetic":
 
     use rule table1 as table4 with:
         input:
-            expand(rules.c2st_all_proteins.output[0], model=REPORT["table4"]),
+            paths(table4_runs()),
         output:
             out=report(
                 "results/tables/table4_joint.csv",
@@ -92,9 +92,7 @@ if SOURCE == "synthetic":
             benchmark_path("tables/table4")
         params:
             command="table table4",
-            options=lambda wildcards, input: cli_options(
-                {"c2st": named(zip(REPORT["table4"], input))}
-            ),
+            options=cli_options({"c2st": named(table4_runs())}),
 
 else:
 
@@ -106,6 +104,28 @@ else:
             "Table 4 compares generated cells with the simulator's all-proteins truth (every protein's "
             "green in the same cell), which no microscope records: it is built only for dataset.source "
             "synthetic, not for {SOURCE}. Skipped."
+
+
+use rule table1 as table5 with:
+    input:
+        metrics=paths(table5_runs()),
+        features=rules.features.output[0],
+    output:
+        out=report(
+            "results/tables/table5_metrics.csv",
+            caption="../report/table5.rst",
+            category="Tables",
+        ),
+        md="results/tables/table5_metrics.md",
+    log:
+        log_path("tables/table5"),
+    benchmark:
+        benchmark_path("tables/table5")
+    params:
+        command="table table5",
+        options=lambda wildcards, input: cli_options(
+            {"metrics": named(table5_runs()), "features": input.features}
+        ),
 
 
 use rule table1 as figure1 with:
@@ -260,6 +280,7 @@ use rule table1 as claims with:
         table3=rules.table3.output.out,
         figure8=rules.figure8.output.csv,
         table4=rules.table4.output.out if SOURCE == "synthetic" else [],
+        table5=rules.table5.output.out,
     output:
         out=report(
             "results/tables/claims.csv",
@@ -280,5 +301,6 @@ use rule table1 as claims with:
                 "table3": input.table3,
                 "figure8": input.figure8,
                 "table4": input.table4 or None,
+                "table5": input.table5,
             }
         ),
