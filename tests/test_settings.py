@@ -5,6 +5,7 @@ demo config and the paper presets agree with the schema's defaults (the paper's 
 from __future__ import annotations
 
 import dataclasses
+import re
 from pathlib import Path
 
 import pytest
@@ -143,3 +144,40 @@ def test_paper_presets_restore_every_value_the_demo_changes():
                 section = section[part]
             if not key.endswith(("runtime", "mem_mb")):
                 assert section == schema_node(key).get("default"), f"{preset}: {key}"
+
+
+def config_comments() -> list[tuple[str, str, str]]:
+    """(dotted key, kind, value text) of each `# paper: ...` / `# paper scale: ...` comment in config.yaml."""
+    found, path = [], []
+    for line in (ROOT / "config.yaml").read_text().splitlines():
+        key = re.match(r"^( *)([a-z_0-9]+):", line)
+        if key:
+            depth = len(key.group(1)) // 2
+            path = [*path[:depth], key.group(2)]
+        comment = re.search(r"#.*?\bpaper( scale)?: (.+)$", line)
+        if key and comment:
+            value = re.sub(r" \(.*\)$", "", comment.group(2))  # an explanation in parentheses follows some values
+            value = value.removesuffix(")") if value.count(")") > value.count("(") else value  # "(paper scale: 1)"
+            found.append((".".join(path), "scale" if comment.group(1) else "paper", value))
+    return found
+
+
+def test_config_comments_give_the_paper_values_the_schema_and_presets_hold():
+    """config.yaml writes the paper's value beside each demo value: its comments agree with the one declaration
+    of the paper's protocol (the schema's defaults) and, for cluster sizes, with the paper-synthetic preset."""
+    preset = yaml.safe_load((ROOT / "workflow/presets/paper-synthetic.yaml").read_text())
+    comments = config_comments()
+    assert len(comments) >= 20
+    for key, kind, text in comments:
+        value = yaml.safe_load(text)
+        if kind == "paper":
+            node = schema_node(key)
+            expected = node.get("default")
+            if "properties" in node:  # a per-objective map: the comment gives the default of every entry
+                defaults = {resolve(child).get("default") for child in node["properties"].values()}
+                expected = defaults.pop() if len(defaults) == 1 else defaults
+        else:
+            expected = preset
+            for part in key.split("."):
+                expected = expected[part]
+        assert value == expected, f"config.yaml: {key}: the comment says {text}, the {kind} value is {expected}"
