@@ -29,7 +29,7 @@ def register(commands: argparse._SubParsersAction) -> None:
         "machines are shared. The JSON records the machine (CPU model, cores, bf16/AMX flags, torch, GPU).",
     )
     parser.add_argument("cases", nargs="*", type=_case, metavar="CASE",
-                        help=f"cases to run: {', '.join(CASES)} (default: all)")
+                        help=f"cases to run: {', '.join(CASES)} (default: all; on a CPU all but paper_models)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke check of the cases")
     parser.add_argument("--json", default=None, metavar="FILE",
                         help="also write the results as JSON: {machine: {cpu, cores, cpu_flags, torch, gpu, ...}, "
