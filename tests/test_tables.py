@@ -79,7 +79,8 @@ def test_table1_has_every_ordered_pair_with_split_statistics(tmp_path):
 
     table = pd.read_csv(out)
     assert list(table.columns) == list(COLUMNS["table1"]) == ["protein_a", "protein_b", "mean", "std", "n_splits"]
-    assert list(zip(table["protein_a"], table["protein_b"])) == [(a, b) for a in PROTEINS for b in PROTEINS]
+    assert list(zip(table["protein_a"], table["protein_b"], strict=True)) == [
+        (a, b) for a in PROTEINS for b in PROTEINS]
     wgangp = truth[truth["evaluator"] == "wgangp"]
     for _, row in table.iterrows():
         pair = (wgangp["protein"] == row["protein_a"]) & (wgangp["versus"] == row["protein_b"])
@@ -117,7 +118,7 @@ def test_table1_other_evaluator_and_protein_order(tmp_path):
     paths, truth = write_real(tmp_path, rng)
     out = tmp_path / "t1.csv"
     table = table1_real_vs_real(paths, out, proteins=["Sid2", "Alp14"], evaluator="gan")
-    assert list(zip(table["protein_a"], table["protein_b"])) == [
+    assert list(zip(table["protein_a"], table["protein_b"], strict=True)) == [
         ("Sid2", "Sid2"), ("Sid2", "Alp14"), ("Alp14", "Sid2"), ("Alp14", "Alp14")]
     gan = truth[(truth["evaluator"] == "gan") & (truth["protein"] == "Sid2") & (truth["versus"] == "Alp14")]
     check_row(table.iloc[1], gan["score"])
@@ -163,7 +164,7 @@ def test_table2_reports_the_final_iteration_per_protein_and_all_with_real_refere
     table = pd.read_csv(out)
     assert list(table.columns) == list(COLUMNS["table2"]) == ["model", "protein", "mean", "std", "n_splits"]
     expected = [(m, p) for m in ("wgangp-star", "wgangp-independent", "real_vs_real") for p in [*PROTEINS, "all"]]
-    assert list(zip(table["model"], table["protein"])) == expected
+    assert list(zip(table["model"], table["protein"], strict=True)) == expected
     for model, rows, final in (("wgangp-star", star_rows, 400), ("wgangp-independent", independent_rows, 1000)):
         for protein in [*PROTEINS, "all"]:
             row = table[(table["model"] == model) & (table["protein"] == protein)].iloc[0]
@@ -237,7 +238,7 @@ def test_table3_medians_mads_and_nearest_neighbour_rows(tmp_path):
                 + [("separable", "wgangp-star", p) for p in groups]
                 + [("regular", "nearest_neighbour", p) for p in groups]
                 + [("separable", "nearest_neighbour", p) for p in groups])
-    assert list(zip(table["mode"], table["model"], table["protein"])) == expected
+    assert list(zip(table["mode"], table["model"], table["protein"], strict=True)) == expected
     row = table[(table["mode"] == "regular") & (table["model"] == "wgangp-sep") & (table["protein"] == "Arp3")].iloc[0]
     part = sep[sep["protein"] == "Arp3"]
     assert (row["nll_median"], row["nll_mad"]) == pytest.approx(median_mad(part["nll"]), rel=1e-5)

@@ -245,7 +245,7 @@ def _collect(fields: dict[str, list[Path]], tasks: list[FieldTask], workers: int
     with contextlib.closing(_run(tasks, workers)) as results:
         for name, paths in fields.items():
             parts = [next(results) for _ in paths]
-            for path, part in zip(paths, parts):
+            for path, part in zip(paths, parts, strict=True):
                 if len(part.masks) == 0:
                     log.warning("%s: no cell found", path)
             group = GroupCells(_concat(parts), len(paths), sum(len(p.masks) == 0 for p in parts),

@@ -2,8 +2,8 @@
 
 For each held-out (test-role) cell, L-BFGS searches the latent z whose generated cell is closest to it
 in pixel L2, from several random starts, keeping the best: the paper's optimisation exactly (fixed-step
-``torch.optim.LBFGS`` per batch of cells and restart, run here for all of them at once). A generator that covers the data
-reconstructs unseen cells well from likely latents; the distance to the nearest training cell of the
+``torch.optim.LBFGS`` per batch of cells and restart, run here for all of them at once). A generator that
+covers the data reconstructs unseen cells well from likely latents; the distance to the nearest training cell of the
 same protein is the memorisation baseline.
 
 Outputs in ``OUT_DIR`` (``results/reconstruction/<mode>/<model>/``), each written only when complete:
@@ -126,7 +126,7 @@ def reconstruct_cells(render: Render, targets: torch.Tensor, init: torch.Tensor,
         goal = torch.stack([targets[c:c + size] for _, c in problems])
         for free, channels in stages:
             chunk, _ = fit_latents(render, goal, chunk, free, channels, options)
-        for (r, c), fitted in zip(problems, chunk):
+        for (r, c), fitted in zip(problems, chunk, strict=True):
             z[r, c:c + size] = fitted
     z = z.transpose(0, 1).flatten(0, 1)  # [n * restarts, nz], cell-major
     with torch.no_grad():

@@ -96,7 +96,7 @@ def simulate(out_dir: str | os.PathLike, options: SimulateOptions = SimulateOpti
             # Runs before the folders are renamed (or removed, after an error).
             stack.callback(executor.shutdown, wait=True, cancel_futures=True)
             previous: list[Future] = []
-            for (name, channels), folder in zip(groups, folders):
+            for (name, channels), folder in zip(groups, folders, strict=True):
                 layouts = plan_fields(seed, name, cells_per_protein, shape)
                 pending = [executor.submit(_render_and_write, folder, seed, name, i, layout, channels)
                            for i, layout in enumerate(layouts)]
