@@ -84,7 +84,7 @@ class GraphedStep:
             self.graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(self.graph):
                 self.outputs = self.step(*self.inputs)
-        for static, x in zip(self.inputs, inputs):
+        for static, x in zip(self.inputs, inputs, strict=True):
             static.copy_(x, non_blocking=True)
         self.graph.replay()
         return self.outputs

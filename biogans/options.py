@@ -172,14 +172,12 @@ def _check_scalar(name: str, value: Any, scalar: type, spec: Declaration) -> Any
         raise BiogansError(f"{name}: {value!r} is not one of {', '.join(map(str, spec.choices))}")
     if spec.pattern is not None and not re.fullmatch(spec.pattern, value):
         raise BiogansError(f"{name}: {value!r} is not of the form {spec.pattern}")
-    if spec.minimum is not None:
-        if value < spec.minimum or (spec.exclusive_minimum and value == spec.minimum):
-            relation = ">" if spec.exclusive_minimum else ">="
-            raise BiogansError(f"{name}: must be {relation} {_number(spec.minimum)}, got {_number(value)}")
-    if spec.maximum is not None:
-        if value > spec.maximum or (spec.exclusive_maximum and value == spec.maximum):
-            relation = "<" if spec.exclusive_maximum else "<="
-            raise BiogansError(f"{name}: must be {relation} {_number(spec.maximum)}, got {_number(value)}")
+    if spec.minimum is not None and (value < spec.minimum or (spec.exclusive_minimum and value == spec.minimum)):
+        relation = ">" if spec.exclusive_minimum else ">="
+        raise BiogansError(f"{name}: must be {relation} {_number(spec.minimum)}, got {_number(value)}")
+    if spec.maximum is not None and (value > spec.maximum or (spec.exclusive_maximum and value == spec.maximum)):
+        relation = "<" if spec.exclusive_maximum else "<="
+        raise BiogansError(f"{name}: must be {relation} {_number(spec.maximum)}, got {_number(value)}")
     return value
 
 

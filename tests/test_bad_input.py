@@ -361,7 +361,8 @@ CASES = [
     ("neighbours outside training", ["train", "{}/cells.h5", "{}/m", "--model", "wgangp-multichannel", "--proteins",
                                      *PROTEINS, "--iterations", "2", "--ngf", "4", "--neighbours", "{}/nn_bad_rows.h5"],
      1, r"neighbours of Alp14 in Arp3: rows that are not training cells"),
-    ("unknown model", ["train", "{}/cells.h5", "{}/m", *TRAIN[2:], "--model", "wgan-gp"], 1, r"unknown model 'wgan-gp'"),
+    ("unknown model", ["train", "{}/cells.h5", "{}/m", *TRAIN[2:], "--model", "wgan-gp"], 1,
+     r"unknown model 'wgan-gp'"),
     ("protein of a joint model", ["sample", "{}/gen.pt", "--n", "2", "--protein", "Alp14", "--out", "{}/x.png"], 1,
      r"need a conditional model"),
     ("LIN folder missing", ["import-lin", "{}/no_LIN", "{}/c.h5"], 1, r"no_LIN: not found"),
@@ -518,9 +519,9 @@ def test_damage_found_while_reading_an_open_file_is_one_line_naming_it(tmp_path)
     path = tmp_path / "store.h5"
     with h5py.File(path, "w") as f:
         f.attrs["format"] = "biogans-cells/1"
-    with pytest.raises(BiogansError, match=r"store\.h5: damaged HDF5 file \('message not aligned'\)$"):
-        with open_hdf5(path, "biogans-cells/1", "cell store"):
-            raise KeyError("message not aligned")
+    with (pytest.raises(BiogansError, match=r"store\.h5: damaged HDF5 file \('message not aligned'\)$"),
+          open_hdf5(path, "biogans-cells/1", "cell store")):
+        raise KeyError("message not aligned")
 
 
 def test_two_hundred_random_or_truncated_files_give_only_clean_errors(inputs, tmp_path):

@@ -85,7 +85,7 @@ def test_groups_trained_together_score_as_one_by_one(evaluator, float64):
                           max_groups=3)
     together = run_c2st(bank, comparisons, options)  # one grouped network of 3 critics
     alone = [run_c2st(bank, [c], options)[0] for c in comparisons]
-    for grouped, single in zip(together, alone):
+    for grouped, single in zip(together, alone, strict=True):
         assert grouped.score == pytest.approx(single.score, rel=1e-9)
         assert (grouped.correct, grouped.n) == (single.correct, single.n)
     # a different seed gives different critics, so the equality above is not vacuous
@@ -97,9 +97,9 @@ def test_wgangp_score_is_near_zero_for_one_distribution_and_positive_for_two():
     bank, comparisons = synthetic_comparisons(splits=3, n=80)
     options = C2STOptions(evaluator="wgangp", steps=150, batch_size=16, ndf=4, passes=2, lr=1e-3, device="cpu")
     outcomes = run_c2st(bank, comparisons, options)
-    same = np.array([o.score for c, o in zip(comparisons, outcomes) if c.versus == "dot"])
-    different = np.array([o.score for c, o in zip(comparisons, outcomes) if c.versus == "caps"])
-    assert -1.5 < same.min() and same.max() < 0.5 and same.mean() < 0.2  # ~0, slightly negative
+    same = np.array([o.score for c, o in zip(comparisons, outcomes, strict=True) if c.versus == "dot"])
+    different = np.array([o.score for c, o in zip(comparisons, outcomes, strict=True) if c.versus == "caps"])
+    assert same.min() > -1.5 and same.max() < 0.5 and same.mean() < 0.2  # ~0, slightly negative
     assert different.min() > 3
 
 
@@ -112,7 +112,7 @@ def test_bfloat16_critics_score_like_float32_ones():
                           max_groups=len(comparisons))
     float32 = run_c2st(bank, comparisons, options)
     bfloat16 = run_c2st(bank, comparisons, dataclasses.replace(options, precision="bfloat16"))
-    for c, a, b in zip(comparisons, float32, bfloat16):
+    for c, a, b in zip(comparisons, float32, bfloat16, strict=True):
         assert b.score == pytest.approx(a.score, abs=1.0)
         assert (b.score > 1) == (a.score > 1) == (c.versus == "caps")
     assert [a.score for a in float32] != [b.score for b in bfloat16]  # bf16 did run
@@ -151,7 +151,8 @@ def test_accuracy_c2st_on_simulated_cells(store, tmp_path):
     rows = pd.read_csv(out)
     assert list(rows.columns) == list(COLUMNS)
     assert rows["iteration"].isna().all() and set(rows["evaluator"]) == {"gan"}
-    assert sorted(zip(rows["versus"], rows["split"])) == [("Sid2", 0), ("Sid2", 1), ("Tea1", 0), ("Tea1", 1)]
+    assert sorted(zip(rows["versus"], rows["split"], strict=True)) == [
+        ("Sid2", 0), ("Sid2", 1), ("Tea1", 0), ("Tea1", 1)]
     same, different = rows[rows["versus"] == "Sid2"], rows[rows["versus"] == "Tea1"]
     assert (same["p_value"] > 0.05).all()
     assert (different["p_value"] < 0.02).all() and (different["accuracy"] > 0.65).all()
@@ -302,13 +303,15 @@ def test_bad_inputs_give_one_line_errors_and_no_output(store, tmp_path, capsys):
     truth = tmp_path / "joint_truth.h5"
     joint_truth(truth, 12)
     merged = generator_file(tmp_path / "merged.pt", "wgangp", ["Sid2", "Tea1"], 1)
-    err = run_failing(["c2st", "all-proteins", str(merged), "--truth", str(truth), *FAST, "--out", str(out)], out, capsys)
+    err = run_failing(["c2st", "all-proteins", str(merged), "--truth", str(truth), *FAST, "--out", str(out)], out,
+                      capsys)
     assert str(merged) in err and "conditional" in err
 
     lonely = tmp_path / "lonely.h5"  # one truth cell: a half of every split is empty
     joint_truth(lonely, 1)
     star = generator_file(tmp_path / "star.pt", "wgangp-star", ["Sid2", "Tea1"], 1)
-    err = run_failing(["c2st", "all-proteins", str(star), "--truth", str(lonely), *FAST, "--out", str(out)], out, capsys)
+    err = run_failing(["c2st", "all-proteins", str(star), "--truth", str(lonely), *FAST, "--out", str(out)], out,
+                      capsys)
     assert str(lonely) in err and "no cells" in err
 
 

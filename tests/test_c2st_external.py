@@ -63,7 +63,7 @@ def test_held_out_cells_score_near_zero_blurred_more_noise_far_more(simulated, s
     options = C2STOptions(steps=200, ndf=4, batch_size=16, passes=2, lr=5e-3, device="cpu", max_groups=6)
     everything = [c for name in ("fresh", "blurred", "noise") for c in comparisons[name]]
     outcomes = dict(zip([(name, c.split) for name in ("fresh", "blurred", "noise") for c in comparisons[name]],
-                        run_c2st(bank.tensor(), everything, options)))
+                        run_c2st(bank.tensor(), everything, options), strict=True))
     for s in (0, 1):
         fresh, blurred, noise = (outcomes[name, s] for name in ("fresh", "blurred", "noise"))
         assert abs(fresh.score) < 1 and fresh.p_value > 0.05
@@ -79,7 +79,8 @@ def test_external_vs_real_rows_match_fake_vs_real(simulated, sample_files, tmp_p
     rows = read_results(out)
     assert list(rows.columns) == list(COLUMNS) and rows["iteration"].isna().all()
     proteins = list(read_store(simulated[2]))  # the file's order: its pairs
-    assert list(zip(rows["protein"], rows["split"])) == [(p, s) for p in (*proteins, "all") for s in (0, 1)]
+    assert list(zip(rows["protein"], rows["split"], strict=True)) == [
+        (p, s) for p in (*proteins, "all") for s in (0, 1)]
     assert set(rows["versus"]) == {GENERATED} and np.isfinite(rows["score"]).all()
     per_protein = rows[rows["protein"] != "all"].groupby("split")["score"].mean()
     np.testing.assert_allclose(rows[rows["protein"] == "all"]["score"], per_protein, rtol=1e-4)

@@ -16,6 +16,7 @@ from biogans.report.claims import (
     table2_claims,
     table3_claims,
     table4_claims,
+    table5_claims,
 )
 
 PROTEINS = ["Alp14", "Arp3", "Tea1", "Tea4", "Fim1"]
@@ -122,10 +123,25 @@ def test_scorecard_files_and_command(tmp_path, capsys):
     assert main(["table", "claims", *[f"--{k}={v}" for k, v in paths.items()], "--out", str(out)]) == 0
     card = pd.read_csv(out)
     assert list(card.columns) == ["id", "claim", "paper", "ours", "test", "held"]
-    assert (card["held"] == "held").sum() == len(card) - 1 and card["held"].iloc[-1] == "not applicable"
-    assert f"{len(card) - 1} held, 0 not held, 1 not applicable" in out.with_suffix(".md").read_text()
+    assert (card["held"] == "held").sum() == len(card) - 2  # no Table 4, no Table 5 given
+    assert list(card["held"].iloc[-2:]) == ["not applicable"] * 2
+    assert f"{len(card) - 2} held, 0 not held, 2 not applicable" in out.with_suffix(".md").read_text()
     broken = tmp_path / "broken.csv"
     table1().drop(columns="std").to_csv(broken, index=False)
     with pytest.raises(Exception, match="no column std"):
         scorecard({**paths, "table1": broken}, tmp_path / "c2.csv")
     assert not (tmp_path / "c2.csv").exists()
+
+
+def test_the_kid_claim_compares_each_wgangp_model_with_its_gan_counterpart():
+    def table5(kid: dict) -> pd.DataFrame:
+        return pd.DataFrame([{"model": m, "protein": p, "kid_mean": k + (p != "all")} for m, k in kid.items()
+                             for p in ("Alp14", "all")])
+
+    held = table5_claims(table5({"real": 0.0, "wgangp-sep": 1.0, "gan-sep": 2.0, "wgangp-star": 3.0,
+                                 "gan-star": 4.0, "wgangp-multichannel": 9.0}))[0]
+    assert held.held is True and "wgangp-sep 1.000 vs gan-sep 2.000" in held.ours and "multichannel" not in held.ours
+    assert table5_claims(table5({"wgangp-sep": 1.0, "gan-sep": 2.0, "wgangp-star": 5.0, "gan-star": 4.0}))[0].held \
+        is False
+    assert table5_claims(table5({"wgangp-sep": 1.0}))[0].held is None
+    assert table5_claims(None)[0].held is None

@@ -124,7 +124,7 @@ def test_sample_on_cuda_writes_the_same_cells_as_on_the_cpu(tmp_path):
     cpu = read_ome_tiff(tmp_path / "cpu.ome.tif")[0]
     cuda = read_ome_tiff(tmp_path / "cuda.ome.tif")[0]
     assert cuda.shape == (12, 1 + len(PROTEINS), 48, 80) and np.isfinite(cuda).all()
-    assert 0 <= cuda.min() and cuda.max() <= 1
+    assert cuda.min() >= 0 and cuda.max() <= 1
     np.testing.assert_allclose(cuda, cpu, atol=2e-3)  # float32 on two devices: rounding only
 
 
@@ -134,13 +134,13 @@ def test_c2st_on_cuda_groups_like_single_critics_and_separates_sets():
                           precision="float32")
     together = run_c2st(bank, comparisons, options)
     alone = [run_c2st(bank, [c], dataclasses.replace(options, max_groups=1))[0] for c in comparisons[:2]]
-    for grouped, single in zip(together, alone):
+    for grouped, single in zip(together, alone, strict=True):
         assert grouped.score == pytest.approx(single.score, abs=0.05)  # float32 rounding, amplified by training
-    for c, outcome in zip(comparisons, together):
+    for c, outcome in zip(comparisons, together, strict=True):
         assert np.isfinite(outcome.score)
         assert (outcome.score > 1) == (c.versus == "caps")
     bfloat16 = run_c2st(bank, comparisons, dataclasses.replace(options, precision="bfloat16"))
-    for c, a, b in zip(comparisons, together, bfloat16):
+    for c, a, b in zip(comparisons, together, bfloat16, strict=True):
         assert b.score == pytest.approx(a.score, abs=1.0)  # the CPU test's tolerance
         assert (b.score > 1) == (c.versus == "caps")
 
@@ -151,7 +151,7 @@ def test_c2st_critics_replayed_as_cuda_graphs_score_like_eager_ones():
                           precision="float32", max_groups=len(comparisons))
     eager = run_c2st(bank, comparisons, dataclasses.replace(options, cuda_graphs="off"))
     graphed = run_c2st(bank, comparisons, dataclasses.replace(options, cuda_graphs="on"))
-    for a, b in zip(eager, graphed):  # GPU kernels with float atomics: 3.4e-4 apart on an H200, run to run
+    for a, b in zip(eager, graphed, strict=True):  # GPU kernels with float atomics: 3.4e-4 apart on an H200, run to run
         assert b.score == pytest.approx(a.score, abs=5e-3)
         assert abs(a.correct - b.correct) <= 1 and a.n == b.n
 

@@ -143,7 +143,8 @@ def test_figure6_targets_nearest_cells_and_reconstructions(tmp_path):
     write_examples(star, rng)
     write_examples(sep, rng, proteins=["Sid2", "Alp14"], rows=(7, 11, 20))
     out = tmp_path / "figure6_reconstructions.png"
-    figure6_reconstructions({("regular", "wgangp-star"): star, ("separable", "wgangp-sep"): sep}, out, cells_per_protein=2)
+    figure6_reconstructions({("regular", "wgangp-star"): star, ("separable", "wgangp-sep"): sep}, out,
+                            cells_per_protein=2)
     check_png(out)
 
     disjoint = tmp_path / "disjoint.h5"

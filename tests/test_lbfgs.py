@@ -66,7 +66,7 @@ def torch_runs(loss, x0: torch.Tensor, steps: int, **options):
         p = x0[k:k + 1].clone().requires_grad_(True)
         optimiser = torch.optim.LBFGS([p], line_search_fn=None, **options)
 
-        def closure():
+        def closure(optimiser=optimiser, p=p, k=k):
             optimiser.zero_grad()
             value = loss(p, [k])[0]
             value.backward()
@@ -199,7 +199,7 @@ def test_random_options():
         if seed % 3 == 0:
             x0[0] = c[0]
 
-        def loss(x, rows):
+        def loss(x, rows, a=a, c=c, scale=scale):
             e = x - c[rows]
             return 0.5 * (a[rows] * e ** 2).sum(1) + 0.05 * scale[rows, 0] * (e ** 4).sum(1)
 

@@ -124,7 +124,7 @@ def test_grouped_critic_equals_a_loop_of_single_critics(batchnorm):
     assert scores.shape == (B, groups)
     torch.testing.assert_close(scores, loop_scores, rtol=1e-4, atol=1e-5)
     for (name, param), chunks in zip(critic.named_parameters(),
-                                     zip(*(single.parameters() for single in singles))):
+                                     zip(*(single.parameters() for single in singles), strict=True), strict=True):
         assert_grads_close(param.grad, torch.cat([c.grad for c in chunks]), f"gradient of {name}")
     # Batch norm statistics were updated per group, as by the single critics.
     for key, value in critic.state_dict().items():
@@ -140,7 +140,7 @@ def test_critic_from_single_stacks_and_group_unstacks():
     stacked.eval(), [s.eval() for s in singles]
     torch.testing.assert_close(stacked(x), torch.cat([s(x[:, 2 * g:2 * g + 2]) for g, s in enumerate(singles)], 1))
     for g, single in enumerate(singles):
-        for a, b in zip(stacked.group(g).state_dict().values(), single.state_dict().values()):
+        for a, b in zip(stacked.group(g).state_dict().values(), single.state_dict().values(), strict=True):
             assert torch.equal(a, b)
     with pytest.raises(BiogansError):
         Critic.from_single([Critic(2, 4), Critic(2, 8)])

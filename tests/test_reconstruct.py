@@ -123,7 +123,7 @@ def test_each_problem_is_torch_lbfgs_on_the_mean_error_of_its_batch(separable_mo
             x = z[k].clone().requires_grad_(True)
             optimiser = torch.optim.LBFGS([x], lr=0.5, max_iter=4)
 
-            def closure():
+            def closure(optimiser=optimiser, k=k, x=x):
                 optimiser.zero_grad()
                 loss = torch.mean((targets[k].double() - render(x)) ** 2)
                 loss.backward()
@@ -262,7 +262,8 @@ def test_reconstruct_is_deterministic_and_draws_the_asked_number(tmp_path):
 
     reconstruct(tmp_path / "g.pt", tmp_path / "cells.h5", tmp_path / "c",
                 ReconstructOptions(n_cells=4, outer_steps=1, inner_iterations=3, restarts=2, seed=8, device="cpu"))
-    assert set(pd.read_csv(tmp_path / "c" / "cells.csv")["row"]) != set(pd.read_csv(tmp_path / "a" / "cells.csv")["row"])
+    rows = {folder: set(pd.read_csv(tmp_path / folder / "cells.csv")["row"]) for folder in ("a", "c")}
+    assert rows["c"] != rows["a"]
 
 
 def test_summarise_gives_median_and_mad_per_protein_and_all(tmp_path):

@@ -80,7 +80,7 @@ def test_precision_recall_and_memorisation_match_brute_force():
 
     def brute(points, centres, k):
         radius = [np.sort(np.linalg.norm(centres - c, axis=1))[k] for c in centres]  # [0] is the centre itself
-        return np.mean([any(np.linalg.norm(p - c) <= r for c, r in zip(centres, radius)) for p in points])
+        return np.mean([any(np.linalg.norm(p - c) <= r for c, r in zip(centres, radius, strict=True)) for p in points])
 
     precision, recall = precision_recall(torch.from_numpy(fake), torch.from_numpy(real), k=3, chunk=7)
     assert (precision, recall) == (pytest.approx(brute(fake, real, 3)), pytest.approx(brute(real, fake, 3)))

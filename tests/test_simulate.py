@@ -79,7 +79,7 @@ def test_fields_reach_the_requested_cell_count(two_proteins):
         tables = [_read(f)[2] for f in _fields(two_proteins / protein)]
         labels = [_read(f)[1] for f in _fields(two_proteins / protein)]
         inside = 0
-        for table, label in zip(tables, labels):
+        for table, label in zip(tables, labels, strict=True):
             border = set(np.unique(np.concatenate([label[0], label[-1], label[:, 0], label[:, -1]])))
             inside += sum(cell_id not in border for cell_id in table["cell_id"])
         assert inside >= 40

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from test_workflow import FIGURES, TABLE_COLUMNS, workflow_copy
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -215,7 +214,7 @@ def controller_states(job_ids: list[str]) -> dict[str, str]:
     if missing:
         listed = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%i %T", "-j", ",".join(missing)],
                                 capture_output=True, text=True, timeout=30).stdout.split()
-        states.update(zip(listed[::2], listed[1::2]))
+        states.update(zip(listed[::2], listed[1::2], strict=True))
     return states
 
 
@@ -289,9 +288,9 @@ def test_a_cancelled_job_is_retried_once_then_reported(cluster, tmp_path):
     cancelled = []
     try:
         for attempt in (1, 2):
-            job = wait_for(lambda: (SUBMITTED.findall("".join(lines)) + [None] * 2)[attempt - 1], 120,
+            job = wait_for(lambda attempt=attempt: (SUBMITTED.findall("".join(lines)) + [None] * 2)[attempt - 1], 120,
                            f"submission {attempt}")
-            wait_for(lambda: state(job) == "RUNNING", 120, f"job {job} to run")
+            wait_for(lambda job=job: state(job) == "RUNNING", 120, f"job {job} to run")
             subprocess.run(["scancel", job], check=True, timeout=30)
             cancelled.append(job)
         process.wait(timeout=180)

@@ -69,7 +69,7 @@ def test_each_stage_has_its_module_and_nothing_else_registers_commands():
             assert "add_parser(" not in path.read_text(), path
 
 
-@pytest.mark.parametrize("limit, what", [(60, "function"), (400, "module")])
+@pytest.mark.parametrize("limit, what", [(50, "function"), (350, "module")])
 def test_functions_and_modules_stay_small(limit, what):
     long = []
     for path, _ in modules():

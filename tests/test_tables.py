@@ -79,7 +79,8 @@ def test_table1_has_every_ordered_pair_with_split_statistics(tmp_path):
 
     table = pd.read_csv(out)
     assert list(table.columns) == list(COLUMNS["table1"]) == ["protein_a", "protein_b", "mean", "std", "n_splits"]
-    assert list(zip(table["protein_a"], table["protein_b"])) == [(a, b) for a in PROTEINS for b in PROTEINS]
+    assert list(zip(table["protein_a"], table["protein_b"], strict=True)) == [
+        (a, b) for a in PROTEINS for b in PROTEINS]
     wgangp = truth[truth["evaluator"] == "wgangp"]
     for _, row in table.iterrows():
         pair = (wgangp["protein"] == row["protein_a"]) & (wgangp["versus"] == row["protein_b"])
@@ -117,7 +118,7 @@ def test_table1_other_evaluator_and_protein_order(tmp_path):
     paths, truth = write_real(tmp_path, rng)
     out = tmp_path / "t1.csv"
     table = table1_real_vs_real(paths, out, proteins=["Sid2", "Alp14"], evaluator="gan")
-    assert list(zip(table["protein_a"], table["protein_b"])) == [
+    assert list(zip(table["protein_a"], table["protein_b"], strict=True)) == [
         ("Sid2", "Sid2"), ("Sid2", "Alp14"), ("Alp14", "Sid2"), ("Alp14", "Alp14")]
     gan = truth[(truth["evaluator"] == "gan") & (truth["protein"] == "Sid2") & (truth["versus"] == "Alp14")]
     check_row(table.iloc[1], gan["score"])
@@ -163,7 +164,7 @@ def test_table2_reports_the_final_iteration_per_protein_and_all_with_real_refere
     table = pd.read_csv(out)
     assert list(table.columns) == list(COLUMNS["table2"]) == ["model", "protein", "mean", "std", "n_splits"]
     expected = [(m, p) for m in ("wgangp-star", "wgangp-independent", "real_vs_real") for p in [*PROTEINS, "all"]]
-    assert list(zip(table["model"], table["protein"])) == expected
+    assert list(zip(table["model"], table["protein"], strict=True)) == expected
     for model, rows, final in (("wgangp-star", star_rows, 400), ("wgangp-independent", independent_rows, 1000)):
         for protein in [*PROTEINS, "all"]:
             row = table[(table["model"] == model) & (table["protein"] == protein)].iloc[0]
@@ -237,7 +238,7 @@ def test_table3_medians_mads_and_nearest_neighbour_rows(tmp_path):
                 + [("separable", "wgangp-star", p) for p in groups]
                 + [("regular", "nearest_neighbour", p) for p in groups]
                 + [("separable", "nearest_neighbour", p) for p in groups])
-    assert list(zip(table["mode"], table["model"], table["protein"])) == expected
+    assert list(zip(table["mode"], table["model"], table["protein"], strict=True)) == expected
     row = table[(table["mode"] == "regular") & (table["model"] == "wgangp-sep") & (table["protein"] == "Arp3")].iloc[0]
     part = sep[sep["protein"] == "Arp3"]
     assert (row["nll_median"], row["nll_mad"]) == pytest.approx(median_mad(part["nll"]), rel=1e-5)
@@ -358,3 +359,50 @@ def test_table_commands(tmp_path, capsys):
     assert_no_output(out)
     with pytest.raises(SystemExit):
         main(["table", "table4", "--out", str(out), "--c2st", "no-equals-sign"])
+
+
+def test_external_sample_sets_get_rows_without_an_iteration_and_none_for_other_cells_in_table4(tmp_path):
+    """An external set's C2ST has no generator iteration: all its rows count; in Table 4 an external set of
+    other than all-protein cells (a file without rows) gets no row, and the caption says so."""
+    rng = np.random.default_rng(9)
+    star = tmp_path / "star.csv"
+    c2st_frame(rng, ["wgangp"], [100, 400], [("all_proteins", "generated")]).to_csv(star, index=False)
+    mine = tmp_path / "mine.csv"
+    frame = c2st_frame(rng, ["wgangp"], [None], [("all_proteins", "generated")])
+    frame.to_csv(mine, index=False)
+    pairs = tmp_path / "pairs.csv"
+    frame.iloc[:0].to_csv(pairs, index=False)
+    out = tmp_path / "table4_joint.csv"
+    table4_all_proteins({"wgangp-star": star, "mine": mine, "pairs": pairs}, out)
+    table = pd.read_csv(out).set_index("model")
+    assert list(table.index) == ["wgangp-star", "mine"]
+    check_row(table.loc["mine"], frame["score"])
+    assert "No row for pairs: not all-protein cells." in out.with_suffix(".md").read_text()
+    with pytest.raises(BiogansError, match="no all-protein cells"):
+        table4_all_proteins({"pairs": pairs}, tmp_path / "t.csv")
+
+
+def test_table5_gathers_each_sets_metrics_and_names_the_feature_network(tmp_path):
+    from conftest import write_random_store
+
+    from biogans.train.features import train_features
+    from biogans.train.options import FeatureOptions
+
+    write_random_store(tmp_path / "cells.h5", PROTEINS, n=40)
+    train_features(tmp_path / "cells.h5", tmp_path / "features.pt", FeatureOptions(epochs=1, width=4, features=8))
+    columns = ["model", "protein", "kid_mean", "kid_std", "fid", "precision", "recall", "memorisation"]
+    runs = {}
+    for k, name in enumerate(("real", "wgangp-star", "mine")):
+        rows = [[name, p, k + 0.5, 0.1, 10 * k, 0.9 - k / 10, 0.8, 1.0] for p in [*PROTEINS, "all"]]
+        runs[name] = tmp_path / f"{name}.csv"
+        pd.DataFrame(rows, columns=columns).to_csv(runs[name], index=False)
+    out = tmp_path / "table5_metrics.csv"
+    assert main(["table", "table5", "--metrics", *(f"{n}={p}" for n, p in runs.items()),
+                 "--features", str(tmp_path / "features.pt"), "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert list(table.columns) == columns and list(dict.fromkeys(table["model"])) == ["real", "wgangp-star", "mine"]
+    markdown = out.with_suffix(".md").read_text()
+    assert "held-out protein accuracy" in markdown and "| mine | 2.500 ± 0.100 | 20.00 |" in markdown
+    assert main(["table", "table5", "--metrics", f"other={runs['mine']}", "--features",
+                 str(tmp_path / "features.pt"), "--out", str(tmp_path / "t.csv")]) == 1
+    assert not (tmp_path / "t.csv").exists()

@@ -51,8 +51,8 @@ def test_one_step_of_each_objective_changes_both_networks(model, tiny_store, tmp
     before_c = [p.detach().clone() for p in trainer.critic.parameters()]
     stats = trainer.step(30)  # past WGAN's 100-critic-step warm-up
     assert all(np.isfinite(v) for v in stats.values())
-    assert any(not torch.equal(a, b) for a, b in zip(before_g, trainer.generator.parameters()))
-    assert any(not torch.equal(a, b) for a, b in zip(before_c, trainer.critic.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before_g, trainer.generator.parameters(), strict=True))
+    assert any(not torch.equal(a, b) for a, b in zip(before_c, trainer.critic.parameters(), strict=True))
     if model.startswith("wgan-") or model == "wgan":
         assert max(p.abs().max() for p in trainer.critic.parameters()) <= 0.01 + 1e-7
 
@@ -72,11 +72,12 @@ def test_channels_last_and_bf16_options_train_like_float32(model, tiny_store):
     reference, _ = _trainer_after_steps(path, model)
     channels_last, _ = _trainer_after_steps(path, model, channels_last=True)
     assert next(channels_last.critic.parameters()).is_contiguous(memory_format=torch.channels_last)
-    for a, b in zip(reference.generator.parameters(), channels_last.generator.parameters()):
+    for a, b in zip(reference.generator.parameters(), channels_last.generator.parameters(), strict=True):
         torch.testing.assert_close(b, a, rtol=1e-3, atol=1e-3)  # float rounding, amplified by Adam
     bf16, losses = _trainer_after_steps(path, model, precision="bfloat16")
     assert all(np.isfinite(v) for step in losses for v in step.values())
-    assert any(not torch.equal(a, b) for a, b in zip(reference.generator.parameters(), bf16.generator.parameters()))
+    assert any(not torch.equal(a, b)
+               for a, b in zip(reference.generator.parameters(), bf16.generator.parameters(), strict=True))
 
 
 def test_training_writes_checkpoints_samples_log_and_options(tiny_store, tmp_path):
@@ -187,9 +188,10 @@ def test_sampling_is_deterministic_by_seed(tiny_store, tmp_path):
     assert not np.array_equal(a["Arp3"].images, c["Arp3"].images)
     # the star model shares one red across proteins for the same latent
     np.testing.assert_array_equal(a["Alp14"].images[:, 0], a["Sid2"].images[:, 0])
-    assert main(["sample", generator, "--n", "4", "--seed", "0", "--all-proteins", "--out", str(tmp_path / "j.h5")]) == 0
+    sample = ["sample", generator, "--n", "4", "--seed", "0"]
+    assert main([*sample, "--all-proteins", "--out", str(tmp_path / "j.h5")]) == 0
     assert read_store(tmp_path / "j.h5")["all_proteins"].images.shape == (4, 4, 48, 80)
-    assert main(["sample", generator, "--n", "4", "--seed", "0", "--protein", "Arp3", "--out", str(tmp_path / "p.png")]) == 0
+    assert main([*sample, "--protein", "Arp3", "--out", str(tmp_path / "p.png")]) == 0
     assert (tmp_path / "p.png").stat().st_size > 0
 
 
@@ -210,7 +212,8 @@ def test_truncated_and_foreign_checkpoints_are_refused(tmp_path, capsys):
     good = _save_tiny(tmp_path)
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good.read_bytes()[:1000])
-    assert "corrupted or truncated" in _cli_error(["sample", str(truncated), "--n", "2", "--seed", "0", "--out", str(tmp_path / "x.png")], capsys)
+    sample = ["--n", "2", "--seed", "0", "--out", str(tmp_path / "x.png")]
+    assert "corrupted or truncated" in _cli_error(["sample", str(truncated), *sample], capsys)
     assert not (tmp_path / "x.png").exists()
 
     class Payload:  # an arbitrary object: torch.load(weights_only=True) must not unpickle it
@@ -219,7 +222,7 @@ def test_truncated_and_foreign_checkpoints_are_refused(tmp_path, capsys):
 
     evil = tmp_path / "evil.pt"
     torch.save({"format": "biogans-generator/1", "spec": Payload()}, evil)
-    err = _cli_error(["sample", str(evil), "--n", "2", "--seed", "0", "--out", str(tmp_path / "x.png")], capsys)
+    err = _cli_error(["sample", str(evil), *sample], capsys)
     assert "refused" in err and "unpickled!" not in capsys.readouterr().out
 
 
@@ -228,7 +231,8 @@ def test_spec_weights_mismatch_is_refused(tmp_path, capsys):
     payload = torch.load(good, weights_only=True)
     payload["spec"]["ngf"] = 8
     torch.save(payload, tmp_path / "mismatch.pt")
-    err = _cli_error(["sample", str(tmp_path / "mismatch.pt"), "--n", "2", "--seed", "0", "--out", str(tmp_path / "x.h5")], capsys)
+    sample = ["--n", "2", "--seed", "0", "--out", str(tmp_path / "x.h5")]
+    err = _cli_error(["sample", str(tmp_path / "mismatch.pt"), *sample], capsys)
     assert "do not match" in err and not (tmp_path / "x.h5").exists()
 
 
@@ -237,7 +241,8 @@ def test_bad_training_requests_are_one_line_errors(tiny_store, tmp_path, capsys)
     base = ["train", str(path), str(tmp_path / "m"), "--iterations", "2", "--ngf", "4", "--ndf", "4"]
     assert "unknown model" in _cli_error([*base, "--model", "wgan-gp", "--proteins", "Alp14"], capsys)
     assert "Tea1" in _cli_error([*base, "--model", "gan", "--proteins", "Alp14", "Tea1"], capsys)
-    assert "--neighbours" in _cli_error([*base, "--model", "wgangp-multichannel", "--proteins", "Alp14", "Sid2"], capsys)
+    multichannel = [*base, "--model", "wgangp-multichannel", "--proteins", "Alp14", "Sid2"]
+    assert "--neighbours" in _cli_error(multichannel, capsys)
     assert not (tmp_path / "m").exists()
 
 
@@ -293,7 +298,7 @@ def test_compiled_networks_train_like_eager_ones(model, tiny_store, monkeypatch)
     eager, eager_losses = _trainer_after_steps(path, model)
     compiled, compiled_losses = _trainer_after_steps(path, model, compile=True)
     assert compiled.compiled == (["generator", "critic"] if model == "gan-sep" else ["generator"])
-    for a, b in zip(eager.generator.parameters(), compiled.generator.parameters()):
+    for a, b in zip(eager.generator.parameters(), compiled.generator.parameters(), strict=True):
         torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-5)
-    for a, b in zip(eager_losses, compiled_losses):
+    for a, b in zip(eager_losses, compiled_losses, strict=True):
         assert a["loss_critic"] == pytest.approx(b["loss_critic"], rel=1e-4, abs=1e-6)

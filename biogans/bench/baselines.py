@@ -41,7 +41,7 @@ def plain_critic_training(critics: list[nn.Module], real: torch.Tensor, rows_a: 
                           rows_b: list[torch.Tensor], steps: int, batch: int) -> None:
     """C2ST critics trained one after another, WGAN-GP loss, batches drawn from each one's halves."""
     rng = torch.Generator().manual_seed(0)
-    for critic, a_rows, b_rows in zip(critics, rows_a, rows_b):
+    for critic, a_rows, b_rows in zip(critics, rows_a, rows_b, strict=True):
         optimiser = torch.optim.Adam(critic.parameters(), lr=1e-4, betas=(0.0, 0.9))
         for _ in range(steps):
             a = real[a_rows[torch.randint(len(a_rows), (batch,), generator=rng)]]
@@ -59,11 +59,11 @@ def plain_critic_training(critics: list[nn.Module], real: torch.Tensor, rows_a: 
 def plain_lbfgs(render, targets: torch.Tensor, z: torch.Tensor, outer_steps: int, inner_iterations: int,
                 lr: float) -> None:
     """Latent reconstruction one problem (restart and batch of cells) at a time, with torch's L-BFGS."""
-    for problem, goal in zip(z, targets):
+    for problem, goal in zip(z, targets, strict=True):
         latent = problem.clone().requires_grad_(True)
         optimiser = torch.optim.LBFGS([latent], lr=lr, max_iter=inner_iterations)
 
-        def closure():
+        def closure(optimiser=optimiser, latent=latent, goal=goal):
             optimiser.zero_grad()
             loss = torch.mean((render(latent) - goal) ** 2)
             loss.backward()

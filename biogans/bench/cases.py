@@ -123,8 +123,8 @@ def neighbours(cells: int, repeats: int, device: torch.device) -> dict:
 
     reds = [torch.rand(cells, 48 * 80, generator=torch.Generator().manual_seed(p)).to(device) for p in range(8)]
     queries = [torch.cat(reds[:p] + reds[p + 1:]) for p in range(8)]
-    blocked = lambda: [nearest(q, r, 5) for q, r in zip(queries, reds)]  # noqa: E731
-    plain = lambda: [baselines.plain_nearest(q, r, 5) for q, r in zip(queries, reds)]  # noqa: E731
+    blocked = lambda: [nearest(q, r, 5) for q, r in zip(queries, reds, strict=True)]  # noqa: E731
+    plain = lambda: [baselines.plain_nearest(q, r, 5) for q, r in zip(queries, reds, strict=True)]  # noqa: E731
     return {**side_by_side(blocked, plain, repeats), "cells": 8 * cells}
 
 

@@ -91,7 +91,7 @@ def find_neighbours(cells_path: str | Path, out_path: str | Path,
             index, distance = nearest(torch.cat([reds[p] for p in queries]), reds[other][train], k,
                                       block_size)
             rows = np.cumsum([0] + [len(store[p]) for p in queries])
-            for p, start, stop in zip(queries, rows[:-1], rows[1:]):
+            for p, start, stop in zip(queries, rows[:-1], rows[1:], strict=True):
                 group = f[p].create_group(other)
                 group.create_dataset("index", data=train[index[start:stop].numpy()])
                 group.create_dataset("distance", data=distance[start:stop].numpy())

@@ -41,8 +41,8 @@ class PreprocessOptions:
                                               "(default: from the OME channel names, else red green)",
                                               choices=("red", "green"), metavar="NAME", config="dataset.channels")
     pixel_size: float | None = option(None, "field pixel size in micrometres (default: from the OME "
-                                      "PhysicalSizeX/Y, else the TIFF resolution tags)", minimum=0.001, maximum=100.0, exclusive_minimum=True,
-                                      metavar="UM", config="dataset.pixel_size")
+                                      "PhysicalSizeX/Y, else the TIFF resolution tags)", minimum=0.001, maximum=100.0,
+                                      exclusive_minimum=True, metavar="UM", config="dataset.pixel_size")
     cell_pixel_size: float = option(0.19, "pixel size of the 48x80 cell images in micrometres; 0.19 fits a "
                                     "14 um dividing cell into the 80-pixel width", minimum=0.01, maximum=10.0,
                                     metavar="UM", config="preprocess.cell_pixel_size")

@@ -1,9 +1,10 @@
 """``biogans preprocess``: TIFF fields -> aligned, masked, normalised 48x80 cells in the HDF5 store.
 
-Per field (in worker processes): read and validate it, find cells (segment the red channel or read
-label masks), align each cell (rotate, rescale, crop, mask). Then, over all fields: normalise by
-robust in-cell percentiles (red pooled over all proteins, green per protein) to [1, 255] inside
-the cell and 0 outside, draw seeded train/test roles, and write the store atomically.
+Per field (in worker processes, :mod:`biogans.data.field_cells`): read and validate it, find cells
+(segment the red channel or read label masks), align each cell (rotate, rescale, crop, mask). Then,
+over all fields: normalise by robust in-cell percentiles (red pooled over all proteins, green per
+protein) to [1, 255] inside the cell and 0 outside, draw seeded train/test roles, and write the
+store atomically.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ import sys
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from csv import DictReader
-from csv import Error as CsvError
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,16 +24,11 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from biogans.data.align import AlignedCell, align_cell
-from biogans.data.fields import labels_path, list_fields, read_field, read_labels
+from biogans.data.field_cells import FieldCells, FieldTask, concat_cells, process_field
+from biogans.data.fields import labels_path, list_fields
 from biogans.data.options import PreprocessOptions
 from biogans.data.roles import assign_roles
-from biogans.data.segment import (
-    CellRegion,
-    SegmentationParams,
-    cells_from_labels,
-    segment_red,
-)
+from biogans.data.segment import SegmentationParams
 from biogans.data.store import META_COLUMNS, CellSet, open_store, write_store
 from biogans.errors import BiogansError
 from biogans.proteins import ALL_PROTEINS, CELL_SHAPE, RED, protein_order
@@ -44,32 +38,6 @@ log = logging.getLogger(__name__)
 #: The folder (and store group) of the multi-channel fields: red, then every protein's green.
 ALL_PROTEINS_GROUP = "all_proteins"
 ALL_PROTEINS_CHANNELS = (RED, *ALL_PROTEINS)
-
-
-@dataclass(frozen=True)
-class FieldTask:
-    """Everything a worker needs to turn one field into cells."""
-
-    path: Path
-    source: str  # path relative to FIELDS_DIR, recorded per cell
-    labels: Path | None  # label mask, or None to segment the red channel
-    n_channels: int
-    expected_labels: tuple[str, ...] | None  # ImageJ channel labels the field must have, if any
-    order: tuple[str, str] | None  # what the two channels hold, if the user said so
-    protein: str | None  # the green channel's protein (names the OME channel to read)
-    pixel_size: float | None
-    cell_pixel_size: float
-    segmentation: SegmentationParams
-
-
-@dataclass
-class FieldCells:
-    """The aligned cells of one field, compactly: masks plus the in-cell values of each channel."""
-
-    masks: np.ndarray  # bool [n, 48, 80]
-    values: np.ndarray  # float32 [C, total in-cell pixels], in the order of masks.nonzero()
-    meta: dict[str, np.ndarray]  # store metadata columns (all but role), one entry per cell
-    dropped: Counter
 
 
 def preprocess(
@@ -107,14 +75,7 @@ def preprocess(
     if not all_proteins:
         ranges = _percentile_ranges(groups, options.percentiles)
 
-    cell_sets, summary = {}, {}
-    for name, group in groups.items():
-        channels = list(ALL_PROTEINS_CHANNELS) if all_proteins else [RED, name]
-        cell_sets[name] = _cell_set(name, group.cells, channels, ranges, options)
-        summary[name] = group.summary()
-        log.info("%s: %d fields, %d cells kept; dropped %s; %d fields without cells", name, group.fields,
-                 len(group.cells.masks), ", ".join(f"{k} {v}" for k, v in summary[name]["dropped"].items())
-                 or "none", group.empty_fields)
+    cell_sets, summary = _cell_sets(groups, ranges, options, all_proteins)
     params = asdict(options) | {
         "segmentation": asdict(segmentation),
         "fields_dir": str(fields_dir),
@@ -126,6 +87,20 @@ def preprocess(
     write_store(out_path, cell_sets, params=params, pixel_size=options.cell_pixel_size,
                 **_provenance(fields_dir, fields))
     return {"groups": summary, "cells": sum(s["cells"] for s in summary.values())}
+
+
+def _cell_sets(groups: dict[str, GroupCells], ranges: dict[str, tuple[float, float]], options: PreprocessOptions,
+               all_proteins: bool) -> tuple[dict[str, CellSet], dict[str, dict]]:
+    """Each group's store content (normalised with ``ranges``) and its counts, logged."""
+    cell_sets, summary = {}, {}
+    for name, group in groups.items():
+        channels = list(ALL_PROTEINS_CHANNELS) if all_proteins else [RED, name]
+        cell_sets[name] = _cell_set(name, group.cells, channels, ranges, options)
+        summary[name] = group.summary()
+        log.info("%s: %d fields, %d cells kept; dropped %s; %d fields without cells", name, group.fields,
+                 len(group.cells.masks), ", ".join(f"{k} {v}" for k, v in summary[name]["dropped"].items())
+                 or "none", group.empty_fields)
+    return cell_sets, summary
 
 
 def _input_folders(fields_dir: str | os.PathLike, masks_dir: str | os.PathLike | None,
@@ -245,10 +220,10 @@ def _collect(fields: dict[str, list[Path]], tasks: list[FieldTask], workers: int
     with contextlib.closing(_run(tasks, workers)) as results:
         for name, paths in fields.items():
             parts = [next(results) for _ in paths]
-            for path, part in zip(paths, parts):
+            for path, part in zip(paths, parts, strict=True):
                 if len(part.masks) == 0:
                     log.warning("%s: no cell found", path)
-            group = GroupCells(_concat(parts), len(paths), sum(len(p.masks) == 0 for p in parts),
+            group = GroupCells(concat_cells(parts), len(paths), sum(len(p.masks) == 0 for p in parts),
                                sum((p.dropped for p in parts), Counter()))
             if len(group.cells.masks) == 0:
                 raise BiogansError(f"{paths[0].parent}: no cell found in any of its {len(paths)} fields")
@@ -274,76 +249,6 @@ def _run(tasks: list[FieldTask], workers: int) -> Iterator[FieldCells]:
                     progress.update()
             finally:  # on an error, do not wait for the remaining fields
                 pool.shutdown(wait=True, cancel_futures=True)
-
-
-def process_field(task: FieldTask) -> FieldCells:
-    """Read one field, find its cells and align each one; cells that do not fit are counted."""
-    fld = read_field(task.path, n_channels=task.n_channels, order=task.order, protein=task.protein,
-                     pixel_size=task.pixel_size, expected_labels=task.expected_labels)
-    if task.labels is not None:
-        cells, dropped = cells_from_labels(read_labels(task.labels, fld.shape))
-    else:
-        cells, dropped = segment_red(fld.channels[0], fld.pixel_size, task.segmentation)
-    phases = _truth_phases(task.path, fld.shape)
-    scale = task.cell_pixel_size / fld.pixel_size
-    kept: list[CellRegion] = []
-    aligned: list[AlignedCell] = []
-    for cell in cells:
-        result = align_cell(fld.channels, cell, scale)
-        if result is None:
-            dropped["fit"] += 1
-        else:
-            kept.append(cell)
-            aligned.append(result)
-    masks = np.array([a.mask for a in aligned], dtype=bool).reshape(len(aligned), *CELL_SHAPE)
-    values = np.concatenate([a.values for a in aligned] or [np.empty((task.n_channels, 0), np.float32)], axis=1)
-    return FieldCells(masks, values, _cell_meta(task.source, kept, fld.pixel_size, phases), dropped)
-
-
-def _cell_meta(source: str, cells: list[CellRegion], pixel_size: float, phases) -> dict[str, np.ndarray]:
-    """Metadata columns (all store columns but role) for the kept cells of one field."""
-    bbox = np.array([c.bbox for c in cells], dtype=np.int64).reshape(-1, 4)
-    centres = np.array([(c.geometry.centre_y, c.geometry.centre_x) for c in cells]).reshape(-1, 2)
-    if phases is None:
-        phase = [""] * len(cells)
-    else:
-        truth, phase_of = phases
-        under = truth[tuple(np.rint(centres).astype(np.int64).T)]
-        phase = [phase_of.get(int(label), "") for label in under]
-    return {
-        "source": np.array([source] * len(cells), dtype=object),
-        "cell_id": np.array([c.label for c in cells], dtype=np.int64),
-        "bbox_y0": bbox[:, 0], "bbox_x0": bbox[:, 1], "bbox_y1": bbox[:, 2], "bbox_x1": bbox[:, 3],
-        "angle": np.array([c.geometry.angle for c in cells], dtype=np.float64),
-        "length": np.array([c.geometry.length * pixel_size for c in cells], dtype=np.float64),
-        "phase": np.array(phase, dtype=object),
-    }
-
-
-def _truth_phases(field_path: Path, shape: tuple[int, int]) -> tuple[np.ndarray, dict[int, str]] | None:
-    """Ground-truth labels and phase per label, if ``<stem>_cells.csv`` and ``<stem>_labels.tif`` sit beside."""
-    csv = field_path.with_name(f"{field_path.stem}_cells.csv")
-    truth_path = labels_path(field_path, field_path.parent)
-    if not (csv.is_file() and truth_path.is_file()):
-        return None
-    try:
-        with open(csv, newline="") as f:
-            rows = list(DictReader(f))
-        if not rows or not {"cell_id", "phase"} <= set(rows[0]):
-            return None
-        phase_of = {int(row["cell_id"]): row["phase"] for row in rows}
-    except (OSError, ValueError, CsvError) as exc:
-        raise BiogansError(f"{csv}: unreadable cell table ({exc})") from None
-    return read_labels(truth_path, shape), phase_of
-
-
-def _concat(parts: list[FieldCells]) -> FieldCells:
-    return FieldCells(
-        np.concatenate([p.masks for p in parts]),
-        np.concatenate([p.values for p in parts], axis=1),
-        {name: np.concatenate([p.meta[name] for p in parts]) for name in parts[0].meta},
-        sum((p.dropped for p in parts), Counter()),
-    )
 
 
 def _percentile_ranges(

@@ -164,7 +164,7 @@ def _run_groups(pixels: torch.Tensor, comparisons: Sequence[Comparison], options
         thresholds = training_midpoints(critic, pixels, comparisons, options.batch_size, fakes("midpoint"))
         scores, correct, n = held_out(critic, objective, pixels, comparisons, rngs, thresholds, options,
                                       fakes("score"))
-    return [Outcome(float(s), int(k), int(m)) for s, k, m in zip(scores, correct, n)]
+    return [Outcome(float(s), int(k), int(m)) for s, k, m in zip(scores, correct, n, strict=True)]
 
 
 def _fastest_setup(pixels: torch.Tensor, comparisons: Sequence[Comparison], options: C2STOptions,

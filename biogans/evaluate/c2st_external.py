@@ -58,7 +58,7 @@ def versus_samples(name: str, cells: torch.Tensor, bank: ImageBank, real: Halves
     offset = bank.add(cells)
     permutations = draw_splits(n_splits, np.arange(len(cells)) + offset, seed, f"samples {name}", "test")
     comparisons = []
-    for s, (a_train, a_held) in enumerate(zip(*real)):
+    for s, (a_train, a_held) in enumerate(zip(*real, strict=True)):
         b_train, b_held = permutations[s][:len(a_train)], permutations[s][len(a_train):len(a_train) + len(a_held)]
         comparisons.append(Comparison(name, GENERATED, s, a_train, a_held, b_train, b_held, flip_b=False))
     return comparisons

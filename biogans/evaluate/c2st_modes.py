@@ -76,7 +76,7 @@ class RoleCells:
 
     def halves(self, splits: Splits) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(training halves, held-out halves): one bank-row array per split."""
-        training, held = zip(*(splits.halves(self.protein, self.role, s) for s in range(splits.n_splits)))
+        training, held = zip(*(splits.halves(self.protein, self.role, s) for s in range(splits.n_splits)), strict=True)
         return ([np.searchsorted(self.rows, rows) + self.offset for rows in training],
                 [np.searchsorted(self.rows, rows) + self.offset for rows in held])
 

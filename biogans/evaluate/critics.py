@@ -46,10 +46,10 @@ def new_critics(channels: int, height: int, width: int, rngs: Sequence[torch.Gen
     with torch.no_grad():
         for layer in critic.modules():
             if isinstance(layer, nn.Conv2d):
-                for block, rng in zip(layer.weight.chunk(len(rngs)), rngs):
+                for block, rng in zip(layer.weight.chunk(len(rngs)), rngs, strict=True):
                     nn.init.normal_(block, 0.0, 0.02, generator=rng)
             elif isinstance(layer, nn.BatchNorm2d):
-                for block, rng in zip(layer.weight.chunk(len(rngs)), rngs):
+                for block, rng in zip(layer.weight.chunk(len(rngs)), rngs, strict=True):
                     nn.init.normal_(block, 1.0, 0.02, generator=rng)
     return critic
 
@@ -110,7 +110,7 @@ def training_draws(comparisons: Sequence[Comparison], rngs: Sequence[torch.Gener
     for start in range(0, options.steps, DRAW_CHUNK):
         k = min(DRAW_CHUNK, options.steps - start)
         rows_a, rows_b, uniforms = [], [], []
-        for comparison, (a_rows, b_rows), rng in zip(comparisons, halves, rngs):
+        for comparison, (a_rows, b_rows), rng in zip(comparisons, halves, rngs, strict=True):
             rows_a.append(a_rows[torch.randint(len(a_rows), (k, batch), generator=rng)])
             rows_b.append(b_rows[torch.randint(len(b_rows), (k, batch), generator=rng)])
             uniforms.append(torch.rand(k, 5, batch, generator=rng))

@@ -91,7 +91,7 @@ def _read_ome(path: Path, proteins: Sequence[str]) -> SampleSet:
     meta = read_ome_metadata(path)
     if meta.axes is None:
         raise BiogansError(f"{path}: no OME-XML metadata; not an OME-TIFF")
-    sizes = dict(zip(meta.axes, meta.shape))
+    sizes = dict(zip(meta.axes, meta.shape, strict=True))
     if any(sizes.get(ax, 1) != 1 for ax in set(sizes) - set("TCYX")):
         raise BiogansError(f"{path}: image of axes {meta.axes} and shape {meta.shape} is not a TCYX stack of cells")
     n, channels, height, width = (sizes.get(ax, 1) for ax in "TCYX")

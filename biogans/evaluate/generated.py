@@ -64,10 +64,10 @@ class GeneratedCells:
         """The cells of :meth:`latents`' output for every side: [size, G, C, H, W] (G sides, in their order)."""
         cells = {}
         used = [m for m in range(len(self.generators)) if self._splits(m)]
-        for m, z in zip(used, latents):
+        for m, z in zip(used, latents, strict=True):
             splits = self._splits(m)
             rendered = self.generators[m].render(z).float()
-            for s, part in zip(splits, rendered.split(len(z) // len(splits))):
+            for s, part in zip(splits, rendered.split(len(z) // len(splits)), strict=True):
                 cells[m, s] = part
         return torch.stack([cells[side.source, side.split][:, side.view] for side in self.sides], 1)
 

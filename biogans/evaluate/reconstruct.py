@@ -2,8 +2,8 @@
 
 For each held-out (test-role) cell, L-BFGS searches the latent z whose generated cell is closest to it
 in pixel L2, from several random starts, keeping the best: the paper's optimisation exactly (fixed-step
-``torch.optim.LBFGS`` per batch of cells and restart, run here for all of them at once). A generator that covers the data
-reconstructs unseen cells well from likely latents; the distance to the nearest training cell of the
+``torch.optim.LBFGS`` per batch of cells and restart, run here for all of them at once). A generator that
+covers the data reconstructs unseen cells well from likely latents; the distance to the nearest training cell of the
 same protein is the memorisation baseline.
 
 Outputs in ``OUT_DIR`` (``results/reconstruction/<mode>/<model>/``), each written only when complete:
@@ -39,6 +39,7 @@ from biogans.evaluate.options import ReconstructOptions
 from biogans.files import atomic_path, read_csv
 from biogans.hdf5 import describe_hdf5, write_hdf5
 from biogans.images import to_uint8
+from biogans.models import CellGenerator
 from biogans.proteins import RED
 from biogans.train.checkpoints import load_generator
 
@@ -126,7 +127,7 @@ def reconstruct_cells(render: Render, targets: torch.Tensor, init: torch.Tensor,
         goal = torch.stack([targets[c:c + size] for _, c in problems])
         for free, channels in stages:
             chunk, _ = fit_latents(render, goal, chunk, free, channels, options)
-        for (r, c), fitted in zip(problems, chunk):
+        for (r, c), fitted in zip(problems, chunk, strict=True):
             z[r, c:c + size] = fitted
     z = z.transpose(0, 1).flatten(0, 1)  # [n * restarts, nz], cell-major
     with torch.no_grad():
@@ -155,51 +156,58 @@ def reconstruct(generator_path: str | Path, cells_path: str | Path, out_dir: str
     write cells.csv and examples.h5 to ``out_dir``. Conditional models use each protein's own output,
     joint models their one."""
     out_dir = Path(out_dir)
-    mode, seed, restarts = options.mode, options.seed, options.restarts
     model = load_generator(generator_path, resolve_device(options.device)).requires_grad_(False)
-    if mode == "separable" and not model.nz_red:
+    if options.mode == "separable" and not model.nz_red:
         raise BiogansError(f"{generator_path}: separable reconstruction needs a separable model "
                            f"(a red part of z); this {model.spec['architecture']} model has none")
     store = read_store(cells_path, model.proteins)
     for protein in model.proteins:
         _check_cells(store[protein], protein, (model.height, model.width), cells_path)
-    z_device = next(model.parameters()).device
 
     rows_out, examples = [], {}
     for index, protein in enumerate(model.proteins):
-        clock = time.perf_counter()
-        cells = store[protein]
-        cell_seed, z_seed = np.random.SeedSequence([seed, index]).spawn(2)
-        rows = draw_cells(cells.role_indices("test"), options.n_cells, np.random.default_rng(cell_seed))
-        targets = cell_tensor(cells, rows)
-        draw = torch.Generator().manual_seed(int(z_seed.generate_state(1)[0]))
-        init = torch.randn(len(rows), restarts, model.nz, generator=draw)
-
-        render = partial(model.cells, protein=index if model.conditional else 0)
-        fit = reconstruct_cells(render, targets.to(z_device), init.to(z_device), options, nz_red=model.nz_red)
-        nn_rows = nearest_training_cells(cells, targets)
-        neighbours = cell_tensor(cells, nn_rows)
-        table = pd.DataFrame({
-            "protein": protein, "row": rows, "rmse": fit.rmse.cpu().double().numpy(),
-            "nll": latent_nll(fit.z).cpu().numpy(), "nn_rmse": cell_rmse(neighbours, targets).double().numpy(),
-            "nn_row": nn_rows,
-        })
+        table, examples[protein] = _reconstruct_protein(model, index, store[protein], options)
         rows_out.append(table)
-        keep = slice(0, N_EXAMPLES)
-        examples[protein] = {
-            "target": cells.images[rows[keep]], "reconstruction": to_uint8(fit.images[keep]),
-            "nearest": cells.images[nn_rows[keep]], "row": rows[keep], "nn_row": nn_rows[keep],
-            "z": fit.z[keep].cpu().numpy(),
-        }
-        log.info("%s: %d cells reconstructed in %.1f s (median RMSE %.4f, nearest training cell %.4f)",
-                 protein, len(rows), time.perf_counter() - clock, table["rmse"].median(),
-                 table["nn_rmse"].median())
 
     _write_examples(out_dir / "examples.h5", examples, {
         "generator": str(generator_path), "cells": str(cells_path),
         **{k: v for k, v in asdict(options).items() if v is not None}})
     with atomic_path(out_dir / "cells.csv") as tmp:
         pd.concat(rows_out, ignore_index=True)[list(CELL_COLUMNS)].to_csv(tmp, index=False)
+
+
+def _reconstruct_protein(model: CellGenerator, index: int, cells: CellSet,
+                         options: ReconstructOptions) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The held-out cells of the model's ``index``-th protein, reconstructed: their cells.csv rows and the
+    first ``N_EXAMPLES`` as examples (targets, reconstructions, nearest training cells, latents)."""
+    clock = time.perf_counter()
+    protein = model.proteins[index]
+    z_device = next(model.parameters()).device
+    cell_seed, z_seed = np.random.SeedSequence([options.seed, index]).spawn(2)
+    rows = draw_cells(cells.role_indices("test"), options.n_cells, np.random.default_rng(cell_seed))
+    targets = cell_tensor(cells, rows)
+    draw = torch.Generator().manual_seed(int(z_seed.generate_state(1)[0]))
+    init = torch.randn(len(rows), options.restarts, model.nz, generator=draw)
+
+    render = partial(model.cells, protein=index if model.conditional else 0)
+    fit = reconstruct_cells(render, targets.to(z_device), init.to(z_device), options, nz_red=model.nz_red)
+    nn_rows = nearest_training_cells(cells, targets)
+    neighbours = cell_tensor(cells, nn_rows)
+    table = pd.DataFrame({
+        "protein": protein, "row": rows, "rmse": fit.rmse.cpu().double().numpy(),
+        "nll": latent_nll(fit.z).cpu().numpy(), "nn_rmse": cell_rmse(neighbours, targets).double().numpy(),
+        "nn_row": nn_rows,
+    })
+    keep = slice(0, N_EXAMPLES)
+    examples = {
+        "target": cells.images[rows[keep]], "reconstruction": to_uint8(fit.images[keep]),
+        "nearest": cells.images[nn_rows[keep]], "row": rows[keep], "nn_row": nn_rows[keep],
+        "z": fit.z[keep].cpu().numpy(),
+    }
+    log.info("%s: %d cells reconstructed in %.1f s (median RMSE %.4f, nearest training cell %.4f)",
+             protein, len(rows), time.perf_counter() - clock, table["rmse"].median(),
+             table["nn_rmse"].median())
+    return table, examples
 
 
 def draw_cells(test_rows: np.ndarray, n_cells: int | None, rng: np.random.Generator) -> np.ndarray:

@@ -87,7 +87,7 @@ def _rows(model: str, sets: Mapping[str, tuple[torch.Tensor, tuple[str, ...], to
     training cell is one of its own protein."""
     sets = dict(sets)
     if MERGED not in sets:
-        cells, proteins, distances = zip(*sets.values())
+        cells, proteins, distances = zip(*sets.values(), strict=True)
         sets[POOLED] = (torch.cat(cells), tuple(p for members in proteins for p in members), torch.cat(distances))
     rows = []
     for key, (cells, members, distances) in sets.items():

@@ -73,7 +73,7 @@ def _draw_pass(comparisons: Sequence[Comparison], rngs: Sequence[torch.Generator
     cell_a = torch.zeros(length, len(comparisons), dtype=torch.long)
     cell_b = torch.zeros_like(cell_a)
     uniforms = torch.full((5, length, len(comparisons)), 0.5)
-    for g, ((n_a, n_b), n_pairs, rng) in enumerate(zip(sizes, pairs, rngs)):
+    for g, ((n_a, n_b), n_pairs, rng) in enumerate(zip(sizes, pairs, rngs, strict=True)):
         position = torch.arange(n_pairs)
         cell_a[:n_pairs, g] = torch.randperm(n_a, generator=rng)[position % n_a]
         cell_b[:n_pairs, g] = torch.randperm(n_b, generator=rng)[position % n_b]
@@ -81,7 +81,7 @@ def _draw_pass(comparisons: Sequence[Comparison], rngs: Sequence[torch.Generator
         if not comparisons[g].flip_b:
             uniforms[2:4, :, g] = 1.0  # no flip of B
     position = torch.arange(length)[:, None]
-    n_a, n_b = (torch.tensor(n) for n in zip(*sizes))
+    n_a, n_b = (torch.tensor(n) for n in zip(*sizes, strict=True))
     held_a = [torch.from_numpy(c.a_held) for c in comparisons]
     held_b = [torch.from_numpy(c.b_held) for c in comparisons]
     rows_a = torch.stack([held_a[g][cell_a[:, g]] for g in range(len(comparisons))], 1)

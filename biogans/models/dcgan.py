@@ -7,6 +7,8 @@ per-protein critics and the C2ST's per-split critics run this way without a Pyth
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import torch
 from torch import nn
 
@@ -56,7 +58,7 @@ class Generator(nn.Module):
             nn.BatchNorm2d(widths[0]),
             nn.ReLU(inplace=True),
         ]
-        for c_in, c_out in zip(widths, widths[1:]):
+        for c_in, c_out in pairwise(widths):
             layers += [
                 nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False),
                 nn.BatchNorm2d(c_out),
@@ -88,7 +90,7 @@ class Critic(nn.Module):
             nn.Conv2d(g * in_channels, g * widths[0], 4, 2, 1, groups=g, bias=False),
             nn.LeakyReLU(0.2, inplace=True),
         ]
-        for c_in, c_out in zip(widths, widths[1:]):
+        for c_in, c_out in pairwise(widths):
             layers.append(nn.Conv2d(g * c_in, g * c_out, 4, 2, 1, groups=g, bias=False))
             if batchnorm:
                 layers.append(nn.BatchNorm2d(g * c_out))

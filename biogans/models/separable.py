@@ -111,7 +111,7 @@ class SeparableGenerator(nn.Module):
 
         widths = [ngf * 2 ** (DEPTH - 1 - i) for i in range(DEPTH)]  # 8ngf, 4ngf, 2ngf, ngf
         reds = [red_channels(c, red_portion) for c in widths]
-        greens = [c - r for c, r in zip(widths, reds)]
+        greens = [c - r for c, r in zip(widths, reds, strict=True)]
         layers = [SeparableLayer(self.nz_red, nz - self.nz_red, reds[0], greens[0], towers, kernel, 1, 0,
                                  shared_green=True)]
         for i in range(DEPTH - 1):

@@ -75,7 +75,8 @@ def spec_for(name: str, proteins: Sequence[str], **overrides) -> dict:
     allowed = {"nz", "ngf", "height", "width"} | ({"red_portion"} if model.red_portion is not None else set())
     unknown = sorted(set(overrides) - allowed)
     if unknown:
-        raise BiogansError(f"model {name}: cannot override {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})")
+        raise BiogansError(f"model {name}: cannot override {', '.join(unknown)} "
+                           f"(allowed: {', '.join(sorted(allowed))})")
     values = {"nz": model.nz, "ngf": model.ngf, "height": 48, "width": 80, "red_portion": model.red_portion}
     values.update(overrides)
     proteins = list(proteins)

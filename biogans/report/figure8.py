@@ -46,7 +46,7 @@ def figure8_c2st_vs_iterations(runs: Sequence[tuple[str, str | Path]], out: str 
     figure = Figure(figsize=(4.2 * len(evaluators), 4.2), dpi=DPI, layout="constrained")
     axes = figure.subplots(1, len(evaluators), squeeze=False)[0]
     models = list(dict.fromkeys(curves["model"]))
-    for ax, evaluator in zip(axes, evaluators):
+    for ax, evaluator in zip(axes, evaluators, strict=True):
         _draw_panel(ax, curves[curves["evaluator"] == evaluator], floor[floor["evaluator"] == evaluator], models)
         ax.set_title(f"{EVALUATOR_NAMES.get(evaluator, evaluator)} evaluator")
     axes[0].set_ylabel("C2ST score (lower is better)")

@@ -85,7 +85,7 @@ def figure3_training_progress(generators: Mapping[str, Sequence[str | Path]], ce
     real = _merged_real_cells(read_store(cells, proteins), proteins, samples, seed, cells)
     figure, axes = _panels([real[None], *panels], direction="vertical")
     _show_cells(axes[0], real[None], f"real cells ({', '.join(proteins)})", row_labels=["real"])
-    for ax, panel, title, row_labels in zip(axes[1:], panels, titles, labels):
+    for ax, panel, title, row_labels in zip(axes[1:], panels, titles, labels, strict=True):
         _show_cells(ax, panel, f"{title}: the same latents at each checkpoint", row_labels=row_labels)
     save_figure(figure, out)
 
@@ -110,7 +110,7 @@ def figure4_separable_samples(generators: Mapping[str, str | Path], out: str | P
         samples = model.cells(z)[:, 0]
         panels[name] = samples.reshape(groups, group_size, *samples.shape[1:])
     figure, axes = _panels(list(panels.values()), direction="vertical")
-    for ax, (name, panel) in zip(axes, panels.items()):
+    for ax, (name, panel) in zip(axes, panels.items(), strict=True):
         _show_cells(ax, panel, f"{name}: each row shares the red part of z",
                     row_labels=[f"red z{i + 1}" for i in range(groups)])
     save_figure(figure, out)
@@ -145,7 +145,7 @@ def figure6_reconstructions(examples: Mapping[tuple[str, str], str | Path], out:
     figure, axes = _panels(cells, direction="vertical")
     # long model names wrap at their hyphens so that neighbouring column titles do not overlap
     names = ["target", "nearest\ntraining cell"] + [f"{textwrap.fill(model, 12)}\n({mode})" for mode, model in loaded]
-    for i, (ax, protein, block) in enumerate(zip(axes, proteins, cells)):
+    for i, (ax, protein, block) in enumerate(zip(axes, proteins, cells, strict=True)):
         _show_cells(ax, block, None, row_labels=[protein] + [""] * (len(block) - 1),
                     column_labels=names if i == 0 else None)
     save_figure(figure, out)
@@ -256,7 +256,7 @@ def _label_strip(proteins: Sequence[str], height: int, scale: int, pad: int = 2)
     image = Image.new("RGB", (76, total))
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=14)
-    for protein, centre in zip(proteins, grid_centres(len(proteins), height, pad) * scale):
+    for protein, centre in zip(proteins, grid_centres(len(proteins), height, pad) * scale, strict=True):
         draw.text((6, centre), protein, fill=(255, 255, 255), anchor="lm", font=font)
     return np.asarray(image) / 255.0
 

@@ -167,7 +167,7 @@ def table2_conditional(models: Mapping[str, str | Path], out: str | Path, *,
     if real_paths:
         real = _real_vs_real(real_paths, evaluator)
         diagonal = [_pair(real, p, p, real_paths) for p in proteins]
-        for protein, rows in zip(proteins, diagonal):
+        for protein, rows in zip(proteins, diagonal, strict=True):
             cells.append({"model": REAL_VS_REAL, "protein": protein, **_stats(rows)})
         cells.append({"model": REAL_VS_REAL, "protein": "all",
                       **_stats(_mean_over_proteins(diagonal, real_paths))})
@@ -242,7 +242,8 @@ def table3_reconstruction(runs: Mapping[tuple[str, str], str | Path], out: str |
     return table
 
 
-def table4_all_proteins(models: Mapping[str, str | Path], out: str | Path, *, evaluator: str = EVALUATOR) -> pd.DataFrame:
+def table4_all_proteins(models: Mapping[str, str | Path], out: str | Path, *,
+                        evaluator: str = EVALUATOR) -> pd.DataFrame:
     """Table 4 (beyond the paper): C2ST of each multi-protein model's joint samples (red + every green
     for one latent) against the simulator's all-proteins truth, at the final iteration."""
     check_table_path(out)

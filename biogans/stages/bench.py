@@ -16,17 +16,17 @@ CASES = ("wgangp_iter_w64", "wgangp_iter_demo", "star_step", "c2st_ten_splits", 
 def register(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "bench", help="speed measurements, each beside a plain baseline of the same math",
-        description="Time biogans' fast paths beside plain baselines of the same mathematics (float32, eager, "
-        "one network per call, one split or problem at a time), in turns after warm-up, median of repeats: "
-        "wgangp_iter_w64 and wgangp_iter_demo (one WGAN-GP iteration of the separable DCGAN at width 64, batch "
-        "64 and at the demo's settings), star_step (the star-shaped step against a per-protein loop), "
-        "c2st_ten_splits (ten critics grouped against one split at a time, the demo's critic) and "
-        "c2st_ten_splits_w64 (the paper's: width 64, batch 64), reconstruct and reconstruct_w64 (all restarts' "
-        "L-BFGS problems together against one at a time, demo and paper width), neighbours (blocked against one distance matrix), "
-        "peak_gflops (bfloat16 against float32 matrix products), train_gflops and train_gflops_demo (the rate "
-        "the training step reaches at width 64 and at the demo's width), paper_models (one training iteration "
-        "of each kind of paper model at its own width and batch 64: the units of the paper's GPU-hours). Compare the ratios of one run: the "
-        "machines are shared. The JSON records the machine (CPU model, cores, bf16/AMX flags, torch, GPU).",
+        description="Time biogans' fast paths beside plain baselines of the same mathematics (float32, eager, one "
+        "network per call, one split or problem at a time), in turns after warm-up, median of repeats: "
+        "wgangp_iter_w64 and wgangp_iter_demo (one WGAN-GP iteration of the separable DCGAN at width 64, batch 64 "
+        "and at the demo's settings), star_step (the star-shaped step against a per-protein loop), c2st_ten_splits "
+        "(ten critics grouped against one split at a time, the demo's critic) and c2st_ten_splits_w64 (the paper's: "
+        "width 64, batch 64), reconstruct and reconstruct_w64 (all restarts' L-BFGS problems together against one at "
+        "a time, demo and paper width), neighbours (blocked against one distance matrix), peak_gflops (bfloat16 "
+        "against float32 matrix products), train_gflops and train_gflops_demo (the rate the training step reaches at "
+        "width 64 and at the demo's width), paper_models (one training iteration of each kind of paper model at its "
+        "own width and batch 64: the units of the paper's GPU-hours). Compare the ratios of one run: the machines "
+        "are shared. The JSON records the machine (CPU model, cores, bf16/AMX flags, torch, GPU).",
     )
     parser.add_argument("cases", nargs="*", type=_case, metavar="CASE",
                         help=f"cases to run: {', '.join(CASES)} (default: all; on a CPU all but paper_models)")

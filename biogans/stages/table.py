@@ -61,6 +61,24 @@ def register(commands: argparse._SubParsersAction) -> None:
                        metavar="MODE/MODEL=PATH", help="a reconstruction's per-cell file, e.g. "
                        "regular/wgangp-star=results/reconstruction/regular/wgangp-star/cells.csv")
 
+    _add_table4(tables)
+    _add_table5(tables)
+    _add_claims(tables)
+    _add_common_options(tables)
+
+
+def _add_common_options(tables: argparse._SubParsersAction) -> None:
+    """What every table takes: its output, the evaluator of C2ST tables, and its declared paths."""
+    for name, table in tables.choices.items():
+        table.add_argument("--out", required=True, metavar="OUT.csv", help="table file to write (OUT.md beside it)")
+        if name not in ("table3", "table5", "claims"):
+            table.add_argument("--evaluator", default="wgangp", choices=EVALUATORS,
+                               help="C2ST evaluator whose rows to report (default: wgangp, as the paper)")
+        table.set_defaults(run=run, paths=Paths(inputs=INPUTS[name], outputs=("out", markdown_beside("out"))))
+
+
+def _add_table4(tables: argparse._SubParsersAction) -> None:
+    """Table 4, beyond the paper: the multi-protein models' all-protein cells against the truth."""
     table = tables.add_parser(
         "table4", help="C2ST of multi-protein models' all-protein cells against the simulator's truth",
         description="Table 4 (beyond the paper): the C2ST score of each conditional model's all-protein cells "
@@ -70,17 +88,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     table.add_argument("--c2st", nargs="+", action="extend", required=True, type=named_path, metavar="MODEL=PATH",
                        help="a model's all-proteins C2ST file, e.g. "
                        "wgangp-star=results/c2st/all-proteins/wgangp-star.csv")
-    _add_table5(tables)
-    _add_claims(tables)
-    for name, table in tables.choices.items():
-        table.add_argument("--out", required=True, metavar="OUT.csv", help="table file to write (OUT.md beside it)")
-        if name not in ("table3", "table5", "claims"):
-            table.add_argument("--evaluator", default="wgangp", choices=EVALUATORS,
-                               help="C2ST evaluator whose rows to report (default: wgangp, as the paper)")
-        table.set_defaults(run=run, paths=Paths(inputs=INPUTS[name], outputs=("out", markdown_beside("out"))))
 
 
 def _add_table5(tables: argparse._SubParsersAction) -> None:
+    """Table 5, beyond the paper: the field's standard metrics of every model and external sample set."""
     table = tables.add_parser(
         "table5", help="standard metrics (KID, FID, precision/recall, memorisation) of every model and sample set",
         description="Table 5 (beyond the paper): the rows of biogans evaluate-samples for each model or external "
@@ -89,7 +100,8 @@ def _add_table5(tables: argparse._SubParsersAction) -> None:
     )
     table.add_argument("--metrics", nargs="+", action="extend", required=True, type=named_path, metavar="NAME=PATH",
                        help="a set's metrics file, e.g. wgangp-star=results/metrics/wgangp-star.csv")
-    table.add_argument("--features", required=True, metavar="FEATURES.pt", help="the feature network (biogans features)")
+    table.add_argument("--features", required=True, metavar="FEATURES.pt",
+                       help="the feature network (biogans features)")
 
 
 def _add_claims(tables: argparse._SubParsersAction) -> None:

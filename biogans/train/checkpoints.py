@@ -120,7 +120,8 @@ def assemble_generators(part_paths: list[str | Path], out_path: str | Path) -> N
         parts.append((spec, payload["state_dict"]))
         iterations.add(payload["iteration"])
     if len(iterations) > 1:
-        raise BiogansError(f"parts come from different iterations {sorted(iterations)}: {', '.join(map(str, part_paths))}")
+        raise BiogansError(f"parts come from different iterations {sorted(iterations)}: "
+                           f"{', '.join(map(str, part_paths))}")
     spec, state = assemble_independent(parts, source=", ".join(map(str, part_paths)))
     _save_generator_state(out_path, spec, state, iterations.pop())
 

@@ -88,7 +88,7 @@ def _poses(rng: np.random.Generator, group: tuple[CellState, ...], shape: tuple[
         return [Pose(centre_y, centre_x, angle)]
     c, s = Pose(0, 0, angle).axis()
     poses = []
-    for cell, side in zip(group, (1.0, -1.0)):
+    for cell, side in zip(group, (1.0, -1.0), strict=True):
         offset = side * cell.length / 2 / PIXEL_SIZE_UM
         poses.append(Pose(centre_y + offset * s, centre_x + offset * c, angle))
     return poses
@@ -121,7 +121,7 @@ def _rods(group: tuple[CellState, ...], poses: list[Pose]) -> list[tuple]:
     """(centre, half-length, axis segment, radius) of each cell, in pixels."""
     return [(np.array([pose.centre_x, pose.centre_y]), cell.length / 2 / PIXEL_SIZE_UM,
              cell_rod.axis_segment(cell, pose), cell.radius / PIXEL_SIZE_UM)
-            for cell, pose in zip(group, poses)]
+            for cell, pose in zip(group, poses, strict=True)]
 
 
 def sample_layout(rng: np.random.Generator, shape: tuple[int, int]) -> FieldLayout:
@@ -150,7 +150,7 @@ def sample_layout(rng: np.random.Generator, shape: tuple[int, int]) -> FieldLayo
             give_ups += 1
             continue
         new: list[PlacedCell] = []
-        for cell, pose, extent in zip(group, poses, rods):
+        for cell, pose, extent in zip(group, poses, rods, strict=True):
             pixels, cut = cell_rod.footprint(cell, pose, shape)
             if new:  # a sister: a pixel where the two tips meet belongs to the first one
                 pixels = np.setdiff1d(pixels, new[0].pixels, assume_unique=True)

@@ -57,6 +57,24 @@ def _render_and_write(folder: Path, seed: int, name: str, index: int, layout: Fi
     write_field(folder, index, image, layout, list(channels), name)
 
 
+def _record(folder: Path, name: str, channels: tuple[str, ...], layouts: list[FieldLayout],
+            options: SimulateOptions) -> dict[str, int]:
+    """A folder's counts of fields, cells inside them and cells cut by the border, written with the
+    settings to its ``simulation.json`` (which ``biogans preprocess`` reads for provenance) and logged."""
+    counts = {
+        "fields": len(layouts),
+        "cells": sum(layout.n_inside for layout in layouts),
+        "cut_cells": sum(len(layout.cells) - layout.n_inside for layout in layouts),
+    }
+    params = {"generator": f"biogans {__version__} simulate", "seed": options.seed, "group": name,
+              "channels": list(channels), "pixel_size_um": PIXEL_SIZE_UM,
+              "field_size": options.field_size, "cells_requested": options.cells_per_protein, **counts}
+    (folder / "simulation.json").write_text(json.dumps(params, indent=2) + "\n")
+    log.info("simulate %s: %d fields, %d cells (+%d cut by the border)", name,
+             counts["fields"], counts["cells"], counts["cut_cells"])
+    return counts
+
+
 class _InlineExecutor(Executor):
     """Runs submitted calls at once in this process (workers == 1)."""
 
@@ -96,7 +114,7 @@ def simulate(out_dir: str | os.PathLike, options: SimulateOptions = SimulateOpti
             # Runs before the folders are renamed (or removed, after an error).
             stack.callback(executor.shutdown, wait=True, cancel_futures=True)
             previous: list[Future] = []
-            for (name, channels), folder in zip(groups, folders):
+            for (name, channels), folder in zip(groups, folders, strict=True):
                 layouts = plan_fields(seed, name, cells_per_protein, shape)
                 pending = [executor.submit(_render_and_write, folder, seed, name, i, layout, channels)
                            for i, layout in enumerate(layouts)]
@@ -104,17 +122,7 @@ def simulate(out_dir: str | os.PathLike, options: SimulateOptions = SimulateOpti
                 for future in previous:
                     future.result()
                 previous = pending
-                summary[name] = counts = {
-                    "fields": len(layouts),
-                    "cells": sum(layout.n_inside for layout in layouts),
-                    "cut_cells": sum(len(layout.cells) - layout.n_inside for layout in layouts),
-                }
-                params = {"generator": f"biogans {__version__} simulate", "seed": seed, "group": name,
-                          "channels": list(channels), "pixel_size_um": PIXEL_SIZE_UM,
-                          "field_size": field_size, "cells_requested": cells_per_protein, **counts}
-                (folder / "simulation.json").write_text(json.dumps(params, indent=2) + "\n")
-                log.info("simulate %s: %d fields, %d cells (+%d cut by the border)", name,
-                         counts["fields"], counts["cells"], counts["cut_cells"])
+                summary[name] = _record(folder, name, channels, layouts, options)
             for future in previous:
                 future.result()
     except OSError as exc:
