@@ -188,7 +188,8 @@ def test_the_paper_preset_plans_the_full_dag_on_a_lin_layout(tmp_path):
     assert counts["c2st_fake"] == str(5 + 6 * 3)  # Table 2's five models; Figure 8's six, three evaluators each
     assert counts["c2st_train_vs_test"] == "3"
     assert counts["reconstruct"] == "8"  # Table 3: four models, both modes for the separable ones
-    assert counts["total"] == "108" and counts["model_samples"] == "14" and counts["claims"] == "1"
+    assert counts["metrics"] == "14" and counts["features"] == counts["metrics_real"] == counts["table5"] == "1"
+    assert counts["total"] == "125" and counts["model_samples"] == "14" and counts["claims"] == "1"
 
 
 @pytest.mark.parametrize("args", [[], ["--configfile", "workflow/presets/smoke.yaml"]], ids=["default", "smoke"])
