@@ -7,11 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from test_c2st import joint_truth
 
 from biogans.cli import main
 from biogans.data.loaders import cell_tensor
 from biogans.data.splits import read_splits
-from biogans.data.store import CellSet, empty_meta, read_store, write_store
+from biogans.data.store import read_store
 from biogans.evaluate import critics, scoring
 from biogans.evaluate.c2st import GENERATED, run_c2st
 from biogans.evaluate.c2st_external import versus_samples
@@ -84,14 +85,6 @@ def test_external_vs_real_rows_match_fake_vs_real(simulated, sample_files, tmp_p
     assert set(rows["versus"]) == {GENERATED} and np.isfinite(rows["score"]).all()
     per_protein = rows[rows["protein"] != "all"].groupby("split")["score"].mean()
     np.testing.assert_allclose(rows[rows["protein"] == "all"]["score"], per_protein, rtol=1e-4)
-
-
-def joint_truth(path, n: int, seed: int = 0) -> None:
-    rng = np.random.default_rng(seed)
-    images = rng.integers(0, 256, size=(n, 1 + len(ALL_PROTEINS), 48, 80), dtype=np.uint8)
-    meta = empty_meta(n)
-    meta["role"] = "test"
-    write_store(path, {"all_proteins": CellSet(images, meta, ["Bgs4", *ALL_PROTEINS])}, source="test")
 
 
 def test_external_vs_truth_compares_all_protein_cells(tmp_path, capsys):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import write_random_store
+from test_bad_input import run
 
 from biogans.cli import main
 from biogans.data.options import SplitOptions
@@ -33,20 +34,6 @@ def inputs(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     save_generator(root / "gen.pt", build(spec_for("wgangp", ["Alp14"], ngf=4)), 3)
     return root
-
-
-def run(argv: list[str]) -> tuple[int, str]:
-    """main() as the console runs it: (exit status, stderr text)."""
-    from contextlib import redirect_stderr
-    from io import StringIO
-
-    err = StringIO()
-    with redirect_stderr(err):
-        try:
-            status = main(argv)
-        except SystemExit as exit:
-            status = exit.code
-    return status, err.getvalue()
 
 
 #: (writer, argv with {i} for the inputs folder and {o} for the output folder, the output's name)
