@@ -56,30 +56,48 @@ PATH_KEYS = {("dataset", "path"), ("dataset", "masks")}
 
 
 def text_keys(node: dict, path: tuple = ()) -> list[tuple]:
-    """Every key of the schema that takes text; '*' stands for an item of a list, '<name>' for a key name."""
+    """Every key of the schema that takes text; '*' stands for an item of a list, '<name>' for a key name and
+    '<value>' for the text value of a named entry (an external sample set's file)."""
     node = CHECKS.schema_node(node, SCHEMA)
     types = node.get("type", [])
     if "properties" in node:
         return [key for name, child in node["properties"].items() for key in text_keys(child, (*path, name))]
     if "propertyNames" in node:
-        return [(*path, "<name>")]
+        values = node.get("additionalProperties")
+        text_values = isinstance(values, dict) and values.get("type") == "string"
+        return [(*path, "<name>"), *([(*path, "<value>")] if text_values else [])]
     if "items" in node:
         return text_keys(node["items"], (*path, "*"))
     return [path] if "string" in types or {"enum", "anyOf", "allOf"} & set(node) else []
 
 
+#: An existing file, named by external sample sets whose name is under test.
+A_FILE = str(ROOT / "config.yaml")
+
+
 def with_value(config: dict, key: tuple, value) -> dict:
     """A copy of the config with ``value`` at ``key``: for '*' in place of a list's first item, for '<name>'
-    as the key of `models`."""
+    as the name of a model or of an external sample set (of an existing file), for '<value>' as the file of
+    the external sample set `set`."""
     config = copy.deepcopy(config)
-    *parents, last = key[:-1] if key[-1] in ("*", "<name>") else key
+    *parents, last = key[:-1] if key[-1] in ("*", "<name>", "<value>") else key
     section = config
     for name in parents:
         section = section.setdefault(name, {})
     if key[-1] == "*":
         value = [value, *(section.get(last) or [])[1:]]
-    section[last] = {value: {}} if key[-1] == "<name>" else value
+    elif key[-1] == "<name>":
+        value = {value: A_FILE if last == "external" else {}}
+    elif key[-1] == "<value>":
+        value = {"set": value}
+    section[last] = value
     return config
+
+
+def config_name(key: tuple) -> str:
+    """How the start-up checks name a key: list items by index 0, the external sample set `set` by name."""
+    parts = {"*": "0", "<value>": "set"}
+    return "config." + ".".join(parts.get(part, part) for part in key if part != "<name>")
 
 
 def refusal(config: dict) -> str | None:
@@ -95,8 +113,9 @@ def test_the_fuzz_covers_every_text_key_of_the_schema():
     keys = {".".join(key) for key in text_keys(SCHEMA)}
     assert {"dataset.source", "dataset.path", "dataset.masks", "dataset.channels.*", "dataset.proteins.*",
             "dataset.modelled.*", "training.device", "training.precision", "models.<name>", "c2st.evaluators.*",
-            "c2st.device", "reconstruction.device", "report.figure1", "report.figure4.*"} <= keys
-    assert len(keys) == 21
+            "c2st.device", "reconstruction.device", "report.figure1", "report.figure4.*", "external.<name>",
+            "external.<value>"} <= keys
+    assert len(keys) == 23
 
 
 @pytest.mark.parametrize("source", ["synthetic", "tiff"])
@@ -105,7 +124,7 @@ def test_every_text_key_refuses_hostile_text_in_one_line_or_keeps_it_literally(s
                "proteins": ["Alp14", "Arp3", "Cki2", "Mkh1", "Sid2", "Tea1", "Fim1", "Tea4"]}
     base = with_value(SMOKE, ("dataset",), dataset)
     for key in text_keys(SCHEMA):
-        named = "config." + ".".join("0" if part == "*" else part for part in key if part != "<name>")
+        named = config_name(key)
         for value in HOSTILE:
             config = with_value(base, key, value)
             problem = refusal(config)
@@ -132,7 +151,7 @@ def test_every_count_refuses_a_float_naming_the_key():
     keys = integer_keys(SCHEMA)
     assert len(keys) >= 30
     for key, types in keys:
-        named = "config." + ".".join("0" if part == "*" else part for part in key)
+        named = config_name(key)
         expected = f"{named}: 3.0 is not of type {', '.join(map(repr, types))}"
         assert refusal(with_value(SMOKE, key, 3.0)) == expected
 
@@ -308,3 +327,19 @@ def test_hostile_folder_names_reach_preprocess_literally_and_run_nothing_else(tm
     assert params["fields_dir"] == FIELDS and params["masks_dir"] == MASKS
     new = {path for path in files_of(tmp_path) - before if path.parts[1] != "results"}
     assert not new and not [p for p in tmp_path.rglob("pwned*")], sorted(map(str, new))
+
+
+def test_an_external_sample_file_named_with_shell_code_reaches_its_commands_as_one_word(tmp_path):
+    work = workflow_copy(tmp_path)
+    samples = "samples $(touch pwned1);touch pwned2;#.ome.tif"
+    (work / samples).write_bytes(b"")  # a dry run only checks that the file is there
+    (work / "external.yaml").write_text(yaml.safe_dump({"external": {"mine": samples}}))
+    result = snakemake(work, "table2", "table5", "-n", "-p", "--configfile", "workflow/presets/smoke.yaml",
+                       "external.yaml", timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    named = f"mine={samples}"  # how evaluate-samples takes a set: NAME=FILE
+    commands = [words_of(command) for command in shell_commands(result) if samples in command]
+    assert sorted(words[1] for words in commands) == ["c2st", "evaluate-samples"], commands
+    for words in commands:
+        assert samples in words or named in words, words
+    assert not [p for p in tmp_path.rglob("pwned*")]
