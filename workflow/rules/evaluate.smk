@@ -1,4 +1,5 @@
-# Evaluation: classifier two-sample tests (C2ST) over ten splits, and latent reconstruction.
+# Evaluation: classifier two-sample tests (C2ST) over ten splits, of the trained models and of external
+# sample sets; latent reconstruction; and the feature metrics of Table 5 (KID, FID, precision, recall).
 
 
 rule c2st_real:
