@@ -274,6 +274,8 @@ cmd_smoke() {
     mkdir -p "$work"
     cp "$ROOT/Snakefile" "$ROOT/config.yaml" "$work/"
     cp -r "$ROOT/workflow" "$ROOT/envs" "$work/"
+    # the profile's site keys, as README says: this cluster's partition in its default-resources
+    sed -i "s/^default-resources:\$/&\n  slurm_partition: \"$PARTITION\"/" "$work/workflow/profiles/slurm/config.yaml"
     before=$(wc -l < "$STATE/jobcomp.log" 2> /dev/null || echo 0)
     log "smoke run in $work (limit ${SMOKE_LIMIT} s)"
     t0=$SECONDS
@@ -282,11 +284,9 @@ cmd_smoke() {
     PATH="$(dirname "$(command -v "$PYTHON")"):$PATH"
     export PATH
     set +e
-    # The profile's site keys only: this cluster's partition. SIGTERM at the limit; Snakemake then
-    # waits for its running jobs, so SIGKILL 30 s later.
+    # SIGTERM at the limit; Snakemake then waits for its running jobs, so SIGKILL 30 s later.
     (cd "$work" && exec timeout -k 30 "$SMOKE_LIMIT" "$PYTHON" -m snakemake \
-        --profile workflow/profiles/slurm --configfile=workflow/presets/smoke.yaml \
-        --default-resources slurm_partition="$PARTITION") > "$work/snakemake.log" 2>&1
+        --profile workflow/profiles/slurm --configfile=workflow/presets/smoke.yaml) > "$work/snakemake.log" 2>&1
     rc=$?
     set -e
     # a killed Snakemake leaves its Slurm jobs behind: cancel them (the job name is the run ID)

@@ -57,8 +57,11 @@ def gpu_config(work: Path, **gpus: int) -> list[str]:
 
 def test_slurm_profile_dry_runs_with_the_installed_plugin(tmp_path):
     """The profile parses, the plugin accepts its options, and the smoke DAG plans through it: data,
-    training, evaluation and report jobs bundled per stage."""
+    training, evaluation and report jobs bundled per stage, every job taking the bundle's one slot (so
+    that a bundle asks Slurm for its largest job, not for all its jobs at once), also with the site keys
+    written into the profile as README says."""
     work = workflow_copy(tmp_path)
+    with_site_keys(work, {"partition": "compute"})
     result = subprocess.run([*SNAKEMAKE, "--profile", "workflow/profiles/slurm", "-n", *SMOKE], cwd=work,
                             capture_output=True, text=True, timeout=300, env=environment(work))
     output = result.stdout + result.stderr
@@ -66,6 +69,9 @@ def test_slurm_profile_dry_runs_with_the_installed_plugin(tmp_path):
     for bundle in ("data", "train", "evaluate", "report"):
         assert f"Group job {bundle}" in output
     assert re.search(r"^train_independent\s+24$", output, re.MULTILINE)
+    resources = re.findall(r"^\s+resources: (.*)$", output, re.MULTILINE)
+    assert len(resources) > 100
+    assert all(re.search(r"\bbundle=1\b", line) and "slurm_partition=compute" in line for line in resources)
 
 
 def test_gpu_requests_follow_the_config_not_a_partition(tmp_path):
@@ -218,16 +224,25 @@ def controller_states(job_ids: list[str]) -> dict[str, str]:
     return states
 
 
-def through_slurm(cluster: dict[str, str], *args: str) -> list[str]:
-    """The command line: the profile, overriding only its site keys (the partition)."""
-    return [*SNAKEMAKE, "--profile", "workflow/profiles/slurm",
-            f"--default-resources=slurm_partition={cluster['partition']}", *args]
+def with_site_keys(work: Path, cluster: dict[str, str]) -> None:
+    """This cluster's partition written into the copied profile's default-resources, as README says."""
+    profile = work / "workflow/profiles/slurm/config.yaml"
+    text = profile.read_text()
+    assert text.count("\ndefault-resources:\n") == 1
+    profile.write_text(text.replace("\ndefault-resources:\n",
+                                    f"\ndefault-resources:\n  slurm_partition: \"{cluster['partition']}\"\n"))
+
+
+def through_slurm(*args: str) -> list[str]:
+    """The command line: the profile (with the site keys written in) and the arguments."""
+    return [*SNAKEMAKE, "--profile", "workflow/profiles/slurm", *args]
 
 
 def run(cluster, work: Path, *args: str, timeout: int) -> subprocess.CompletedProcess:
     """Snakemake through Slurm, killed after `timeout` s (and its jobs cancelled)."""
+    with_site_keys(work, cluster)
     try:
-        result = subprocess.run(through_slurm(cluster, *args), cwd=work, capture_output=True, text=True,
+        result = subprocess.run(through_slurm(*args), cwd=work, capture_output=True, text=True,
                                 timeout=timeout, env=environment(work))
     except subprocess.TimeoutExpired as timed_out:
         output = (timed_out.stdout or b"").decode() + (timed_out.stderr or b"").decode()
@@ -262,7 +277,8 @@ def test_a_cancelled_job_is_retried_once_then_reported(cluster, tmp_path):
     work = workflow_copy(tmp_path)
     (work / "long.yaml").write_text("simulate: {cells_per_protein: 200000}\n")  # --config: numbers as text
     long_job = ["results/raw/Alp14", "--configfile", "workflow/presets/smoke.yaml", "long.yaml"]
-    process = subprocess.Popen(through_slurm(cluster, *long_job), cwd=work, stdout=subprocess.PIPE,
+    with_site_keys(work, cluster)
+    process = subprocess.Popen(through_slurm(*long_job), cwd=work, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True, env=environment(work))
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(process.stdout), daemon=True)
