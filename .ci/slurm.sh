@@ -17,17 +17,17 @@
 # Environment (all optional):
 #   BIOGANS_SLURM_DIR        state folder (config, logs, PIDs, spool)   [/tmp/biogans-slurm]
 #   BIOGANS_SLURM_UP_TIMEOUT seconds `up` waits for the node to be idle [60]
-#   BIOGANS_SLURM_SMOKE_LIMIT seconds the smoke run may take (then SIGTERM, 30 s later SIGKILL) [720]
+#   BIOGANS_SLURM_SMOKE_LIMIT seconds the smoke run may take (then SIGTERM, 30 s later SIGKILL) [900]
 #   BIOGANS_SLURM_SMOKE_DIR  where `smoke` copies the workflow          [$BIOGANS_SLURM_DIR/smoke]
-#   BIOGANS_SLURM_CI_LIMIT   seconds the tests of `ci` may take (then SIGTERM, 30 s later SIGKILL) [780]
+#   BIOGANS_SLURM_CI_LIMIT   seconds the tests of `ci` may take (then SIGTERM, 30 s later SIGKILL) [1200]
 #   PYTHON                   the Python with biogans, snakemake and the slurm executor plugin [python3]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 STATE="${BIOGANS_SLURM_DIR:-/tmp/biogans-slurm}"
 UP_TIMEOUT="${BIOGANS_SLURM_UP_TIMEOUT:-60}"
-SMOKE_LIMIT="${BIOGANS_SLURM_SMOKE_LIMIT:-720}"
-CI_LIMIT="${BIOGANS_SLURM_CI_LIMIT:-780}"
+SMOKE_LIMIT="${BIOGANS_SLURM_SMOKE_LIMIT:-900}"
+CI_LIMIT="${BIOGANS_SLURM_CI_LIMIT:-1200}"
 PYTHON="${PYTHON:-python3}"
 PARTITION=ci
 CLUSTER=biogans-ci
