@@ -329,8 +329,8 @@ def test_a_cancelled_job_is_retried_once_then_reported(cluster, tmp_path):
 def test_smoke_preset_through_slurm_builds_every_table_and_figure(cluster, tmp_path):
     work = workflow_copy(tmp_path)
     started = time.monotonic()
-    # 900 s: 598 s measured on two otherwise idle cores (634 job-seconds in 24 Slurm jobs, the rest is Slurm
-    # polling, whose interval grows by 10 s per check that finds no finished bundle, and job start-up)
+    # 900 s: 598 s measured on two otherwise idle cores. The 24 Slurm jobs hold 634 job-seconds (317 s on
+    # two cores); the rest is job start-up and Slurm polling, whose interval grows by 10 s per empty check
     result = run(cluster, work, *SMOKE, timeout=int(os.environ.get("BIOGANS_SLURM_SMOKE_TIMEOUT", 900)))
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-5000:]
